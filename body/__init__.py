@@ -1,0 +1,1 @@
+"""Parametric body models (Anny by default, SMPL-X with user-supplied files) behind one interface, 2D keypoint input, cross-view association, tracking and body fitting over time. Not implemented yet."""

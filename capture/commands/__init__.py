@@ -1,0 +1,1 @@
+"""Subcommands of the `capture` CLI: one module per subcommand, each with `register(subparsers)`."""
