@@ -1,1 +1,46 @@
-"""MultiHuman-style evaluation: Chamfer / point-to-surface / normal metrics, benchmark runner and Table-1 style report. Not implemented yet."""
+"""MultiHuman-style evaluation metrics (protocol: docs/evaluation.md).
+
+Surface distances, in cm after scaling the ground-truth person to 1.80 m (metrics.py):
+    evaluate_surface(rec, gt, config) -> SurfaceMetrics(chamfer_cm, p2s_rec_to_gt_cm, p2s_gt_to_rec_cm, ...)
+    evaluate_persons({id: rec}, {id: gt}, config) -> {id: SurfaceMetrics}     one per person of a scene
+    normalize_scale, gt_height; SurfaceMetricsConfig (10,000 samples per mesh, seed 0, 1.80 m, z up)
+Building blocks (surface.py): sample_surface (area-weighted, seeded), point_to_surface_distances (exact,
+    Open3D RaycastingScene).
+Normal consistency (normals.py, raycast.py):
+    normal_consistency(normals_rec, masks_rec, normals_gt, masks_gt) -> NormalMetrics
+    evaluate_normals(rec, gt, cameras, renderer=render_normal_maps); any NormalRenderer can replace the
+    ray-casting fallback.
+Meshes (mesh.py): Mesh(vertices (N, 3) metres, faces (F, 3)), load_mesh(path) for PLY/OBJ.
+"""
+
+from multihuman_eval.mesh import Mesh, MeshError, load_mesh
+from multihuman_eval.metrics import (
+    SurfaceMetrics,
+    SurfaceMetricsConfig,
+    evaluate_persons,
+    evaluate_surface,
+    gt_height,
+    normalize_scale,
+)
+from multihuman_eval.normals import NormalMetrics, NormalRenderer, evaluate_normals, normal_consistency
+from multihuman_eval.raycast import render_normal_maps
+from multihuman_eval.surface import point_to_surface_distances, sample_surface
+
+__all__ = [
+    "Mesh",
+    "MeshError",
+    "NormalMetrics",
+    "NormalRenderer",
+    "SurfaceMetrics",
+    "SurfaceMetricsConfig",
+    "evaluate_normals",
+    "evaluate_persons",
+    "evaluate_surface",
+    "gt_height",
+    "load_mesh",
+    "normal_consistency",
+    "normalize_scale",
+    "point_to_surface_distances",
+    "render_normal_maps",
+    "sample_surface",
+]
