@@ -22,6 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument(
         "--allow-pickle", action="store_true", help="allow reading ZJU-MoCap annots.npy (a pickle: trusted files only)"
     )
+    importer.add_argument(
+        "--image-size",
+        nargs=2,
+        type=int,
+        metavar=("WIDTH", "HEIGHT"),
+        help="image size for formats that may lack it (EasyMocap without H_/W_, ZJU-MoCap; default 1024 1024 for ZJU)",
+    )
     importer.set_defaults(func=run_import)
 
     exporter = actions.add_parser("export", help="write a rig.yaml in another tool's format")
@@ -40,7 +47,13 @@ def run_import(args: argparse.Namespace) -> int:
     from calibration.formats import import_rig
     from calibration.rig_file import save_rig
 
-    rig = import_rig(args.format, args.sources, camera_type=args.camera_type, allow_pickle=args.allow_pickle)
+    rig = import_rig(
+        args.format,
+        args.sources,
+        camera_type=args.camera_type,
+        allow_pickle=args.allow_pickle,
+        image_size=tuple(args.image_size) if args.image_size else None,
+    )
     sources = " ".join(str(path) for path in args.sources)
     save_rig(rig, args.out, header=f"imported from {args.format}: {sources}")
     print(f"wrote {args.out} with {len(rig)} cameras: {', '.join(rig.names)}")

@@ -1,0 +1,69 @@
+"""Anipose / Pose2Sim `calibration.toml`: import.
+
+One table per camera: `name`, `size` [width, height] (floats such as 1088.0 are accepted), `matrix` (3x3 K),
+`distortions` (4 or 5 values [k1, k2, p1, p2(, k3)]), `rotation` (Rodrigues vector, world -> camera),
+`translation` (metres), `fisheye` (true is refused: fisheye cameras are not supported yet). A `[metadata]`
+table is ignored. Cameras keep the `name` field (the table name when it is missing), in file order; the world
+is kept as it is.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from calibration.errors import RigError
+from calibration.formats import fields
+from calibration.rig import Rig
+
+IGNORED_TABLES = ("metadata",)
+_REQUIRED = ("size", "matrix", "distortions", "rotation", "translation")
+
+
+def read_anipose(path: Path) -> Rig:
+    """Cameras from an Anipose/Pose2Sim calibration TOML, in file order."""
+    path = fields.require_file(path, "an Anipose/Pose2Sim calibration.toml")
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise RigError(f"expected a TOML file, could not parse it: {error}", file=path) from None
+    cameras = []
+    for table, entry in data.items():
+        if table in IGNORED_TABLES:
+            continue
+        if not isinstance(entry, dict):
+            raise RigError(f"expected a [table] per camera, got a {type(entry).__name__}", file=path, field=table)
+        cameras.append(_camera(table, entry, path))
+    if not cameras:
+        raise RigError("expected at least one camera table, found none", file=path)
+    return Rig(tuple(cameras), source=path)
+
+
+def _camera(table: str, entry: dict, path: Path):
+    name = entry.get("name", table)
+    if not isinstance(name, str) or not name:
+        raise RigError(f"expected a non-empty string, got {name!r}", file=path, camera=table, field="name")
+    fisheye = entry.get("fisheye", False)
+    if not isinstance(fisheye, bool):
+        raise RigError(f"expected true or false, got {fisheye!r}", file=path, camera=name, field="fisheye")
+    if fisheye:
+        raise RigError(
+            "fisheye cameras are not supported yet (expected fisheye = false)", file=path, camera=name, field="fisheye"
+        )
+    for key in _REQUIRED:
+        if key not in entry:
+            raise RigError("missing required field", file=path, camera=name, field=key)
+    size = entry["size"]
+    if not isinstance(size, list) or len(size) != 2:
+        raise RigError(f"expected [width, height], got {size!r}", file=path, camera=name, field="size")
+    return fields.make_camera(
+        path,
+        name=name,
+        width=fields.image_dimension(size[0], file=path, camera=name, field="size[0] (width)"),
+        height=fields.image_dimension(size[1], file=path, camera=name, field="size[1] (height)"),
+        K=fields.as_array(entry["matrix"], (3, 3), file=path, camera=name, field="matrix"),
+        dist=fields.distortion(entry["distortions"], file=path, camera=name, field="distortions"),
+        R=fields.rodrigues(entry["rotation"], file=path, camera=name, field="rotation"),
+        t=fields.as_array(entry["translation"], (3,), file=path, camera=name, field="translation"),
+    )

@@ -1,0 +1,87 @@
+"""The `capture` command line: help, version, rig check/import/export end to end, the demo, and error output."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from calibration.rig_file import load_rig, save_rig
+from calibration.ring_rig import ring_rig
+from capture import __version__
+from capture.cli import main
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("rig", "demo"):
+        assert command in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"capture {__version__}"
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(
+        [sys.executable, "-m", "capture", "rig", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "import" in result.stdout and "export" in result.stdout and "check" in result.stdout
+
+
+def test_rig_check_prints_and_writes_png(tmp_path, capsys):
+    path = save_rig(ring_rig(5, jitter=0.3), tmp_path / "rig.yaml")
+    assert main(["rig", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "5 cameras" in out and "baselines (m)" in out and "mean distance to the rig centre: 3." in out
+    image = cv2.imread(str(tmp_path / "rig_top.png"))
+    assert image is not None and image.shape == (800, 800, 3)
+    assert (image < 128).any()  # something was drawn
+
+
+def test_rig_check_warns_about_a_camera_looking_away(tmp_path, capsys):
+    rig = ring_rig(4)
+    R = np.diag([-1.0, 1.0, -1.0]) @ rig[0].R  # turn 180 degrees about the camera's y axis: looks away
+    turned = rig[0].replace(R=R, t=-R @ rig[0].center)
+    rig = type(rig)((turned,) + rig.cameras[1:])
+    path = save_rig(rig, tmp_path / "rig.yaml")
+    assert main(["rig", "check", str(path), "--png", str(tmp_path / "top.png")]) == 0
+    assert "WARNING: the rig centre is outside the image of: cam00" in capsys.readouterr().out
+
+
+def test_rig_export_and_import_round_trip(tmp_path, capsys):
+    rig = ring_rig(3, distortion=(-0.1, 0.02, 0.0, 0.001, 0.0), jitter=0.4)
+    path = save_rig(rig, tmp_path / "rig.yaml")
+    assert main(["rig", "export", "--format", "easymocap", str(path), "--out", str(tmp_path / "em")]) == 0
+    sources = [str(tmp_path / "em" / "intri.yml"), str(tmp_path / "em" / "extri.yml")]
+    assert main(["rig", "import", "--format", "easymocap", *sources, "--out", str(tmp_path / "back.yaml")]) == 0
+    back = load_rig(tmp_path / "back.yaml")
+    for a, b in zip(back, rig):
+        assert a.name == b.name
+        assert abs(a.K - b.K).max() < 1e-6 and abs(a.R - b.R).max() < 1e-6 and abs(a.t - b.t).max() < 1e-6
+
+
+def test_bad_rig_gives_a_message_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "rig.yaml"
+    path.write_text("version: 1\ncameras:\n  - {name: a, width: 10, height: 10, K: [[1, 0], [0, 1]], R: [[1,0,0],[0,1,0],[0,0,1]], t: [0,0,0]}\n")
+    assert main(["rig", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("capture rig: error: ") and "camera 'a': field 'K': expected shape (3, 3)" in err
+    assert "Traceback" not in err
+
+
+def test_demo_runs_and_robust_beats_plain(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "triangulation.json").read_text())["result"]
+    assert report["robust_mean_mm"] < 20.0 < report["dlt_mean_mm"]
+    assert report["robust_outlier_recall"] > 0.95
+    assert Path(tmp_path / "rig_top.png").is_file()
+    assert "robust DLT" in capsys.readouterr().out
