@@ -135,7 +135,10 @@ def test_triangulate_float32_and_camera_list(make_ring_rig, make_scene_points):
     pixels = cams.project(points).float()
     recovered = triangulate_dlt(pixels, cameras)  # a list of Camera, float32 pixels
     assert recovered.dtype == torch.float32
-    assert (recovered.double() - points).norm(dim=-1).max() < 1e-3  # float32 pixels carry ~1e-4 px rounding
+    assert (recovered.double() - points).norm(dim=-1).max() < 1e-5  # computed in float64 from rounded pixels
+    robust = triangulate_robust(pixels, cams.to(torch.float32))
+    assert robust.points.dtype == robust.errors.dtype == torch.float32
+    assert (robust.points.double() - points).norm(dim=-1).max() < 1e-5
 
 
 def test_triangulate_zero_weight_views_and_too_few_views(make_ring_rig, make_scene_points):
@@ -150,6 +153,11 @@ def test_triangulate_zero_weight_views_and_too_few_views(make_ring_rig, make_sce
     recovered = triangulate_dlt(pixels, cams, weights)
     assert (recovered[:15] - points[:15]).norm(dim=-1).max() < 1e-6
     assert torch.isnan(recovered[15:]).all()
+    pixels[4, :15] += 50.0  # a bad view with a tiny confidence barely moves the points ...
+    weights[4, :15] = 1e-4
+    assert (triangulate_dlt(pixels, cams, weights)[:15] - points[:15]).norm(dim=-1).max() < 1e-4
+    weights[4, :15] = 1.0  # ... while with full confidence it does
+    assert (triangulate_dlt(pixels, cams, weights)[:15] - points[:15]).norm(dim=-1).min() > 1e-3
 
 
 def test_backproject_rays_pass_through_points(make_ring_rig, make_scene_points):
@@ -191,6 +199,10 @@ def test_robust_triangulation_rejects_a_corrupted_view(make_ring_rig, make_scene
     assert result.inliers[2].float().mean() < 0.05  # the corrupted view is dropped ...
     assert result.inliers[[0, 1, 3, 4, 5]].float().mean() > 0.95  # ... the others kept
     assert result.errors[2].median() > 50.0  # and its error is reported
+    # With a tight threshold the best pair's midpoint misses some good views; refits on the inliers win them back.
+    good = [0, 1, 3, 4, 5]
+    tight = [triangulate_robust(pixels, cams, threshold_px=5.0, refits=n).inliers[good].sum() for n in (0, 2)]
+    assert tight[1] > tight[0]
 
 
 def test_robust_triangulation_weights_and_min_views(make_ring_rig, make_scene_points):
@@ -225,6 +237,23 @@ def test_fundamental_matrix_and_epipolar_distance(make_ring_rig, make_scene_poin
     assert wrong.median() > 10.0
     pairwise = epipolar_distance(undistorted[0][:, None], undistorted[2][None], F[0, 2])  # (N, N)
     assert torch.allclose(pairwise.diagonal(), true)
+
+
+def test_epipolar_distance_is_the_mean_of_both_point_to_line_distances():
+    """Rectified pair (baseline along x, so epipolar lines are image rows) where view b has twice the focal length.
+
+    x_b 3 px below its epipolar line is 3 px off in b and 1.5 px off in a (the same offset at half the scale).
+    """
+    eye = np.eye(3)
+    K_a = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
+    cam_a = Camera("a", 640, 480, K_a, np.zeros(5), eye, np.zeros(3))
+    cam_b = Camera("b", 640, 480, K_a * [[2.0], [2.0], [1.0]], np.zeros(5), eye, np.array([-0.5, 0.0, 0.0]))
+    point = np.array([[0.2, 0.1, 3.0]])
+    pixels_a, pixels_b = (torch.as_tensor(c.project(point)[0]) for c in (cam_a, cam_b))
+    F = fundamental_matrix(cam_a, cam_b)
+    assert epipolar_distance(pixels_a, pixels_b, F) < 1e-9
+    off = epipolar_distance(pixels_a, pixels_b + torch.tensor([7.0, 3.0], dtype=torch.float64), F)
+    assert torch.isclose(off, torch.tensor(0.5 * (3.0 + 1.5), dtype=torch.float64))  # along the row costs nothing
 
 
 def test_ray_distance(make_ring_rig, make_scene_points):
