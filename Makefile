@@ -5,6 +5,8 @@
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 TORCH ?= torch==2.13.0
+# The last mediapipe wheel that ships BlazePose's .tflite models (the keypoint detector, installed without its deps).
+MEDIAPIPE ?= mediapipe==0.10.14
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
@@ -23,7 +25,8 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev,detect]"
+	$(PIP) install --quiet --no-deps $(MEDIAPIPE)
 	touch $(STAMP)
 
 # Installs the Debian libraries when run as root (CI, containers); otherwise says what to run.

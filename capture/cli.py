@@ -16,6 +16,8 @@ from capture import __version__
 
 COMMAND_MODULES = (
     "rig",
+    "calibrate",
+    "keypoints",
     "demo",
 )
 

@@ -1,0 +1,215 @@
+"""Calibrate a whole rig from board detections: intrinsics per camera, initial poses, bundle adjustment, world frame.
+
+    detections -> calibrate_intrinsics (per camera) -> initial_rig (pose graph) -> bundle_adjust -> world frame -> Rig
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from calibration.board import Board, Detection
+from calibration.bundle_adjustment import Observations, bundle_adjust
+from calibration.camera import Camera
+from calibration.errors import RigError
+from calibration.extrinsics import initial_rig, invert
+from calibration.intrinsics import calibrate_intrinsics
+from calibration.rig import Rig
+
+logger = logging.getLogger(__name__)
+
+WorldChoice = Literal["board", "floor", "camera"]
+WORLD_CHOICES = ("board", "floor", "camera")
+FLOOR_FROM_BOARD = np.diag([1.0, -1.0, -1.0, 1.0])
+"""T_board_world for `world="floor"`: x along the board's x, z up out of the printed side, y = z cross x."""
+
+
+@dataclass(frozen=True)
+class CalibrationOptions:
+    """How to calibrate a rig from board views."""
+
+    reference: str | None = None
+    """Camera whose pose anchors the adjustment and picks the world board pose (default: first camera by name)."""
+    world: WorldChoice = "board"
+    """World frame: "board" = the board's own frame at `world_frame` (board plane z = 0, z into the board);
+    "floor" = the board lies on the floor at `world_frame` (origin at its corner 0, z up, floor z = 0);
+    "camera" = the reference camera's frame."""
+    world_frame: str | None = None
+    """Frame key of the board pose that sets the world (default: the first frame the reference camera sees)."""
+    refine_intrinsics: bool = True
+    """Refine every camera's intrinsics in the bundle adjustment too (else keep the per-camera solve)."""
+    fix_k3: bool = True
+    """Keep the k3 distortion term at 0 (free it only for wide-angle lenses with many views)."""
+    max_views: int = 40
+    """At most this many views per camera for the per-camera intrinsics (chosen for image coverage)."""
+
+    def __post_init__(self) -> None:
+        if self.world not in WORLD_CHOICES:
+            raise ValueError(f"world: expected one of {', '.join(WORLD_CHOICES)}, got {self.world!r}")
+
+
+@dataclass(frozen=True)
+class CameraReport:
+    """What happened to one camera: views found and used, and reprojection errors (pixels)."""
+
+    name: str
+    searched: int
+    found: int
+    intrinsic_views: int
+    intrinsic_rms: float
+    dropped: tuple[str, ...]
+    rig_views: int
+    rms_before: float
+    rms_after: float
+
+
+@dataclass(frozen=True, eq=False)
+class RigCalibration:
+    """Result of `calibrate_rig`.
+
+    Attributes:
+        rig: the calibrated cameras (world frame per the options).
+        reports: per camera, in rig order.
+        board_poses: frame key -> (4, 4) T_world_board of every board pose in the adjustment.
+        world: a sentence saying what the world frame is.
+        tree: spanning-tree edges (parent camera, child camera, agreeing shared frames).
+    """
+
+    rig: Rig
+    reports: tuple[CameraReport, ...]
+    board_poses: dict[str, np.ndarray]
+    world: str
+    tree: tuple[tuple[str, str, int], ...]
+
+
+def calibrate_rig(
+    detections: dict[str, dict[str, Detection]],
+    board: Board,
+    options: CalibrationOptions = CalibrationOptions(),
+    searched: dict[str, int] | None = None,
+) -> RigCalibration:
+    """Calibrate every camera of `detections` (camera -> frame key -> detection) and their relative poses.
+
+    Frames of different cameras with the same key are taken to be the same moment. `searched` (camera -> images
+    looked at) only feeds the report. Raises RigError (naming the camera) when a camera has too few views or
+    shares no board view with the others.
+    """
+    cameras = sorted(detections)
+    if not cameras:
+        raise RigError("no cameras to calibrate")
+    reference = options.reference or cameras[0]
+    if reference not in detections:
+        raise RigError(f"expected one of {', '.join(cameras)}, got {reference!r}", field="reference")
+    intrinsics = {}
+    for camera in cameras:
+        found = list(detections[camera].values())
+        intrinsics[camera] = calibrate_intrinsics(
+            found, board, camera, max_views=options.max_views, fix_k3=options.fix_k3
+        )
+        logger.info(
+            "camera %s: intrinsics from %d views, RMS %.3f px, f = (%.1f, %.1f)",
+            camera, len(intrinsics[camera].used), intrinsics[camera].rms, *np.diag(intrinsics[camera].K)[:2],
+        )  # fmt: skip
+    flat = {(camera, key): d for camera in cameras for key, d in detections[camera].items()}
+    start = initial_rig(flat, {c: (i.K, i.dist) for c, i in intrinsics.items()}, board, reference)
+
+    keys = sorted(start.board_poses)
+    pose_index = {key: i for i, key in enumerate(keys)}
+    camera_index = {camera: i for i, camera in enumerate(cameras)}
+    order = sorted(start.detections)
+    observations = Observations(
+        camera=np.concatenate([np.full(len(start.detections[k].ids), camera_index[k[0]]) for k in order]),
+        pose=np.concatenate([np.full(len(start.detections[k].ids), pose_index[k[1]]) for k in order]),
+        points=np.concatenate([start.detections[k].object_points(board) for k in order]),
+        pixels=np.concatenate([start.detections[k].pixels for k in order]),
+    )
+    result = bundle_adjust(
+        observations,
+        K=np.stack([intrinsics[c].K for c in cameras]),
+        dist=np.stack([intrinsics[c].dist for c in cameras]),
+        camera_poses=np.stack([start.camera_poses[c] for c in cameras]),
+        board_poses=np.stack([start.board_poses[k] for k in keys]),
+        reference=camera_index[reference],
+        refine_intrinsics=options.refine_intrinsics,
+        fix_k3=options.fix_k3,
+    )
+
+    T_world_rig, world = _world_frame(options, reference, keys, start.detections, result.board_poses, pose_index)
+    rig_cameras = []
+    for c, camera in enumerate(cameras):
+        T = result.camera_poses[c] @ invert(T_world_rig)  # T_camera_world
+        width, height = intrinsics[camera].image_size
+        rig_cameras.append(Camera(camera, width, height, result.K[c], result.dist[c], _orthonormal(T[:3, :3]), T[:3, 3]))
+    views = np.bincount([camera_index[c] for c, _ in start.detections], minlength=len(cameras))
+    reports = tuple(
+        CameraReport(
+            name=camera,
+            searched=(searched or {}).get(camera, len(detections[camera])),
+            found=len(detections[camera]),
+            intrinsic_views=len(intrinsics[camera].used),
+            intrinsic_rms=intrinsics[camera].rms,
+            dropped=intrinsics[camera].dropped,
+            rig_views=int(views[c]),
+            rms_before=float(result.rms_before[c]),
+            rms_after=float(result.rms_after[c]),
+        )
+        for c, camera in enumerate(cameras)
+    )
+    board_poses = {key: T_world_rig @ result.board_poses[pose_index[key]] for key in keys}
+    return RigCalibration(Rig(tuple(rig_cameras)), reports, board_poses, world, start.tree)
+
+
+def _orthonormal(R: np.ndarray) -> np.ndarray:
+    """The nearest rotation matrix (removes float round-off from chained transforms)."""
+    U, _, Vt = np.linalg.svd(R)
+    return U @ np.diag([1.0, 1.0, np.linalg.det(U @ Vt)]) @ Vt
+
+
+def _world_frame(
+    options: CalibrationOptions,
+    reference: str,
+    keys: list[str],
+    detections: dict[tuple[str, str], Detection],
+    board_poses: np.ndarray,
+    pose_index: dict[str, int],
+) -> tuple[np.ndarray, str]:
+    """(4, 4) T_world_rig and a sentence describing the world frame."""
+    if options.world == "camera":
+        return np.eye(4), f"world = camera {reference}'s frame"
+    key = options.world_frame
+    if key is None:
+        seen = [k for k in keys if (reference, k) in detections]
+        key = seen[0] if seen else keys[0]
+    elif key not in pose_index:
+        raise RigError(
+            f"expected a frame key with a board pose (e.g. {', '.join(keys[:5])}), got {key!r}", field="world_frame"
+        )
+    T_rig_board = board_poses[pose_index[key]]
+    if options.world == "floor":
+        return invert(T_rig_board @ FLOOR_FROM_BOARD), f"world = floor: the board at frame {key} (z up, floor z = 0)"
+    return invert(T_rig_board), f"world = the board at frame {key} (board plane z = 0, z into the board)"
+
+
+def format_report(result: RigCalibration) -> str:
+    """A plain-text table of the per-camera figures, for the terminal."""
+    header = (
+        f"{'camera':<12} {'board found':>12} {'intr. views':>11} {'intr. RMS':>9} {'rig views':>9} "
+        f"{'RMS before BA':>13} {'RMS after BA':>12} {'fx':>9} {'fy':>9}"
+    )
+    lines = [header]
+    for report, camera in zip(result.reports, result.rig):
+        lines.append(
+            f"{report.name:<12} {f'{report.found}/{report.searched}':>12} {report.intrinsic_views:>11} "
+            f"{report.intrinsic_rms:>8.3f}  {report.rig_views:>9} {report.rms_before:>12.3f}  {report.rms_after:>11.3f}  "
+            f"{camera.K[0, 0]:>9.1f} {camera.K[1, 1]:>9.1f}"
+        )
+    lines.append("(RMS: reprojection error in pixels; 'intr.' = the camera's own calibration before the rig is joined)")
+    for report in result.reports:
+        if report.dropped:
+            lines.append(f"camera {report.name}: outlier views left out: {', '.join(report.dropped)}")
+    lines.append("pose graph: " + ", ".join(f"{a}->{b} ({n} frames)" for a, b, n in result.tree))
+    lines.append(result.world)
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""`capture calibrate`: calibrate a rig from checkerboard / ChArUco images or videos; writes rig.yaml and a top view.
+
+Guide: docs/calibration.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="calibrate cameras (intrinsics + extrinsics) from checkerboard or ChArUco images/videos",
+        description="Calibrate every camera and the rig from views of a calibration board; see docs/calibration.md.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", type=Path, help="folder with one sub-folder per camera (or files <camera>_<frame>.jpg)")
+    source.add_argument("--videos", type=Path, help="folder with one video per camera (<camera>.mp4), synchronised")
+    parser.add_argument(
+        "--board",
+        required=True,
+        help="checkerboard:COLSxROWS:SQUARE_M (inner corners, e.g. checkerboard:9x6:0.04) or "
+        "charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT (squares, e.g. charuco:7x5:0.08:0.06:4x4_50)",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="rig.yaml to write (a top-view PNG is written beside it)")
+    parser.add_argument("--every", type=int, default=10, help="videos: use every N-th frame (default 10)")
+    parser.add_argument("--max-frames", type=int, default=100, help="videos: at most this many frames per camera")
+    parser.add_argument("--reference", default=None, help="reference camera (default: the first by name)")
+    parser.add_argument(
+        "--world",
+        choices=("board", "floor", "camera"),
+        default="board",
+        help="world frame: the board's frame at --world-frame (default), the floor the board lies on at "
+        "--world-frame (z up), or the reference camera's frame",
+    )
+    parser.add_argument(
+        "--world-frame", default=None, help="frame key of the board pose for --world (default: first seen by the reference)"
+    )
+    parser.add_argument("--fixed-intrinsics", action="store_true", help="do not refine intrinsics in the bundle adjustment")
+    parser.add_argument("--k3", action="store_true", help="also estimate the k3 distortion term (wide-angle lenses)")
+    parser.add_argument("--force", action="store_true", help="detect the board again even if saved detections match")
+    parser.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from calibration.atomic import write_png
+    from calibration.board import parse_board
+    from calibration.board_cache import load_detections, save_detections
+    from calibration.board_inputs import detect_sources, find_image_sets, find_videos
+    from calibration.rig_calibration import CalibrationOptions, calibrate_rig, format_report
+    from calibration.rig_file import save_rig
+    from calibration.rig_summary import draw_top_view, summarize_rig
+
+    board = parse_board(args.board)
+    if args.images is not None:
+        sources = find_image_sets(args.images)
+        inputs = {s.camera: sorted(str(p) for p in s.files.values()) for s in sources}
+    else:
+        sources = find_videos(args.videos, args.every, args.max_frames)
+        inputs = {s.camera: [str(s.path.resolve()), s.every, s.max_frames] for s in sources}
+    print(f"{board.describe()}; {len(sources)} cameras: {', '.join(s.camera for s in sources)}")
+    cache = args.out.with_name(f"{args.out.stem}_detections.json")
+    signature = {"board": args.board, "inputs": inputs}
+    saved = None if args.force else load_detections(cache, signature)
+    if saved is not None:
+        detections, searched = saved
+        print(f"using the board detections saved in {cache} (--force to detect again)")
+    else:
+        detections, searched = detect_sources(
+            sources, board, lambda camera, found, count: print(f"camera {camera}: board found in {found} of {count} frames")
+        )
+        save_detections(cache, signature, detections, searched)
+    options = CalibrationOptions(
+        reference=args.reference,
+        world=args.world,
+        world_frame=args.world_frame,
+        refine_intrinsics=not args.fixed_intrinsics,
+        fix_k3=not args.k3,
+    )
+    print("calibrating: intrinsics per camera, pose graph, bundle adjustment ...")
+    result = calibrate_rig(detections, board, options, searched)
+    print(format_report(result))
+    rms = ", ".join(f"{r.name} {r.rms_after:.3f}" for r in result.reports)
+    save_rig(result.rig, args.out, header=f"calibrated with {board.describe()}\nRMS reprojection error (px): {rms}\n{result.world}")
+    png = args.out.with_name(f"{args.out.stem}_top.png")
+    up = -sum(camera.R[1] for camera in result.rig)  # cameras are mostly mounted upright: image up ~ world up
+    write_png(png, draw_top_view(result.rig, summarize_rig(result.rig), up_axis=int(abs(up).argmax())))
+    print(f"wrote {args.out}, {png} and {cache}")
+    return 0

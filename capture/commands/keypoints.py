@@ -1,0 +1,152 @@
+"""`capture keypoints`: detect everyone's 2D keypoints in every view of a capture, offline (BlazePose).
+
+Writes ``RUN/keypoints/<camera>/<frame:06d>.json`` (OpenPose JSON, layout body25 or coco17) and an overlay
+``RUN/report/keypoints/<camera>_<frame:06d>.png`` for one frame per camera. Frames already written are skipped
+unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SIZE_TOLERANCE_PX = 16
+"""Decoded images may be up to one 16-px macroblock smaller than the calibrated size (codec cropping)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "keypoints", help="detect 2D keypoints of every person in every view (offline BlazePose, OpenPose JSON)"
+    )
+    parser.add_argument("--rig", required=True, type=Path, help="rig.yaml with a capture section (images or videos)")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="run folder; writes RUN/keypoints/<camera>/<frame>.json"
+    )
+    parser.add_argument("--detector", default="blazepose", help="detector backend (default: blazepose)")
+    parser.add_argument("--layout", default="body25", choices=("body25", "coco17"), help="keypoint layout written")
+    parser.add_argument("--cameras", nargs="+", default=None, help="only these cameras (default: all)")
+    parser.add_argument("--frames", default=None, help="START:STOP[:STEP] instead of the rig's frame range")
+    parser.add_argument("--max-people", type=int, default=6, help="most people per image (default: 6)")
+    parser.add_argument(
+        "--tile-size", type=int, default=0, help="also detect in square tiles of this side, px (small people); 0: off"
+    )
+    parser.add_argument(
+        "--overlay-frame", type=int, default=None, help="frame drawn to RUN/report/keypoints/ (default: the first)"
+    )
+    parser.add_argument("--force", action="store_true", help="redo frames whose JSON already exists")
+    parser.set_defaults(func=run_keypoints)
+
+
+def _parse_frames(text: str):
+    from calibration.rig import FrameRange
+    from capture.cli import UserFacingError
+
+    try:
+        parts = [int(part) if part else None for part in text.split(":")]
+        start, stop, step = (parts + [None, None])[:3]
+        return FrameRange(start or 0, stop, step or 1)
+    except ValueError as error:
+        raise UserFacingError(f"--frames: expected START:STOP[:STEP] with integers, got {text!r}") from error
+
+
+def _check_image_size(camera, image_shape: tuple[int, ...]) -> None:
+    """Accept the calibrated size, or up to one macroblock less (codec cropping at the right/bottom edge,
+    pixel coordinates unchanged); anything else means the calibration does not fit the images."""
+    from capture.cli import UserFacingError
+
+    height, width = image_shape[:2]
+    if (width, height) == (camera.width, camera.height):
+        return
+    if 0 <= camera.width - width <= SIZE_TOLERANCE_PX and 0 <= camera.height - height <= SIZE_TOLERANCE_PX:
+        logger.warning(
+            "camera %s: images decode at %dx%d but the calibration says %dx%d; keeping pixel coordinates as they "
+            "are (the difference is codec cropping at the right/bottom edge)",
+            camera.name, width, height, camera.width, camera.height,
+        )  # fmt: skip
+        return
+    raise UserFacingError(
+        f"camera {camera.name}: images are {width}x{height} but the rig says {camera.width}x{camera.height}; "
+        "rescale the calibration (K) or the images so they match"
+    )
+
+
+class _Progress:
+    """Logs 'done/total images, seconds per image, time left' at most every `every` seconds, and at the end."""
+
+    def __init__(self, total: int, every: float = 5.0) -> None:
+        self.total, self.done, self.every = total, 0, every
+        self.start = self.last = time.perf_counter()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if now - self.last < self.every and self.done < self.total:
+            return
+        self.last = now
+        per_image = (now - self.start) / self.done
+        logger.info(
+            "keypoints: %d/%d images (%s), %.2f s/image, ~%.0f s left",
+            self.done, self.total, label, per_image, per_image * (self.total - self.done),
+        )  # fmt: skip
+
+
+def run_keypoints(args: argparse.Namespace) -> int:
+    import cv2
+
+    from body.detection import CropPassConfig, DetectionError, create_detector, detect_people, read_openpose_json
+    from body.detection.frames import camera_frame_numbers, read_camera_frames
+    from body.detection.openpose_json import write_openpose_json
+    from body.detection.overlay import draw_people
+    from calibration.atomic import write_png
+    from calibration.rig_file import load_rig
+    from capture.cli import UserFacingError
+
+    rig = load_rig(args.rig)
+    if rig.layout is None or (rig.layout.images is None and rig.layout.videos is None):
+        raise UserFacingError(f"{args.rig}: the rig has no capture section with 'images' or 'videos' to detect on")
+    if args.max_people < 1:
+        raise UserFacingError(f"--max-people: expected >= 1, got {args.max_people}")
+    cameras = args.cameras or rig.names
+    unknown = sorted(set(cameras) - set(rig.names))
+    if unknown:
+        raise UserFacingError(f"--cameras: unknown camera(s) {unknown}; the rig has {rig.names}")
+    frame_range = _parse_frames(args.frames) if args.frames else None
+    config = CropPassConfig(tile_size=max(args.tile_size, 0))
+    out = args.out / "keypoints"
+    try:
+        plans = {}
+        for camera in cameras:
+            frames = camera_frame_numbers(rig.layout, camera, frame_range)
+            overlay = args.overlay_frame if args.overlay_frame is not None else (frames[0] if frames else None)
+            overlay_png = args.out / "report" / "keypoints" / f"{camera}_{overlay or 0:06d}.png"
+            todo = [f for f in frames if args.force or not (out / camera / f"{f:06d}.json").exists()]
+            if overlay in frames and overlay not in todo and not overlay_png.exists():
+                todo = sorted(todo + [overlay])
+            plans[camera] = (todo, overlay, overlay_png, len(frames))
+        progress = _Progress(sum(len(todo) for todo, *_ in plans.values()))
+        written = 0
+        with create_detector(args.detector, layout=args.layout, max_people=args.max_people) as detector:
+            for camera, (todo, overlay, overlay_png, _) in plans.items():
+                for index, (frame, image) in enumerate(read_camera_frames(rig.layout, camera, todo)):
+                    if index == 0:
+                        _check_image_size(rig[camera], image.shape)
+                    path = out / camera / f"{frame:06d}.json"
+                    if args.force or not path.exists():
+                        people = detect_people(detector, image, None, config)
+                        write_openpose_json(path, people, detector=detector.name)
+                        written += 1
+                    else:
+                        people = read_openpose_json(path)
+                    if frame == overlay:
+                        write_png(overlay_png, cv2.cvtColor(draw_people(image, people), cv2.COLOR_RGB2BGR))
+                        print(f"overlay: {overlay_png}")
+                    progress.step(f"{camera} frame {frame}")
+    except DetectionError as error:
+        raise UserFacingError(str(error)) from error
+    skipped = sum(total for *_, total in plans.values()) - written
+    print(f"wrote {written} keypoint files to {out} ({skipped} already there, skipped)")
+    return 0

@@ -1,0 +1,141 @@
+"""The mesh type the renderer takes, and per-vertex quantities computed from meshes.
+
+Convention: faces are wound counter-clockwise seen from outside (trimesh's convention), so
+cross(v1 - v0, v2 - v0) points outwards. Vertices are in metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_COLOR = (0.7, 0.7, 0.7)
+
+
+class MeshError(ValueError):
+    """A mesh array has the wrong shape, dtype or values; the message names the field."""
+
+
+def _float_array(value, name: str, columns: int | None, rows: int | None = None) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    expected = f"({rows if rows is not None else 'N'}, {columns if columns is not None else 'C'})"
+    if array.ndim != 2 or (columns is not None and array.shape[1] != columns) or (
+        rows is not None and array.shape[0] != rows
+    ):
+        raise MeshError(f"mesh field '{name}': expected shape {expected}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise MeshError(f"mesh field '{name}': expected finite numbers, got NaN or inf")
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Mesh:
+    """A triangle mesh to render, with optional per-vertex data.
+
+    Attributes:
+        vertices: (N, 3) world coordinates, metres.
+        faces: (F, 3) int vertex indices, counter-clockwise seen from outside.
+        colors: (N, 3) albedo in [0, 1], or None for DEFAULT_COLOR.
+        normals: (N, 3) unit world-frame vertex normals, or None to compute area-weighted ones.
+        attributes: (N, C) any per-vertex values to interpolate (e.g. `global_normal_colors`), or None.
+
+    Arrays are validated and stored as read-only float64 / int64 copies.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    colors: np.ndarray | None = None
+    normals: np.ndarray | None = None
+    attributes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        vertices = _float_array(self.vertices, "vertices", 3)
+        n = vertices.shape[0]
+        faces = np.asarray(self.faces)
+        if faces.ndim != 2 or faces.shape[1] != 3 or not np.issubdtype(faces.dtype, np.integer):
+            raise MeshError(f"mesh field 'faces': expected integer shape (F, 3), got {faces.dtype} {faces.shape}")
+        faces = faces.astype(np.int64)
+        if faces.size and (faces.min() < 0 or faces.max() >= n):
+            raise MeshError(
+                f"mesh field 'faces': expected indices in [0, {n - 1}], got [{faces.min()}, {faces.max()}]"
+            )
+        fields = {"vertices": vertices, "faces": faces}
+        if self.colors is not None:
+            colors = _float_array(self.colors, "colors", 3, n)
+            if colors.min() < 0.0 or colors.max() > 1.0:
+                raise MeshError(
+                    f"mesh field 'colors': expected values in [0, 1], got [{colors.min():g}, {colors.max():g}]"
+                )
+            fields["colors"] = colors
+        if self.normals is not None:
+            fields["normals"] = _float_array(self.normals, "normals", 3, n)
+        if self.attributes is not None:
+            fields["attributes"] = _float_array(self.attributes, "attributes", None, n)
+        for name, value in fields.items():
+            value = value.copy()
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.vertices.shape[0])
+
+    @property
+    def num_faces(self) -> int:
+        return int(self.faces.shape[0])
+
+    def vertex_colors(self) -> np.ndarray:
+        """(N, 3) albedo: `colors`, or DEFAULT_COLOR everywhere."""
+        if self.colors is not None:
+            return self.colors
+        return np.broadcast_to(np.asarray(DEFAULT_COLOR), (self.num_vertices, 3))
+
+    def vertex_normals(self) -> np.ndarray:
+        """(N, 3) unit normals: `normals`, or area-weighted ones from the faces."""
+        if self.normals is not None:
+            return self.normals
+        return vertex_normals(self.vertices, self.faces)
+
+
+def face_normals(vertices: np.ndarray, faces: np.ndarray, normalize: bool = True) -> np.ndarray:
+    """(F, 3) face normals cross(v1 - v0, v2 - v0); unit length if `normalize`, else length = 2 x area."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces)
+    normals = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    if normalize:
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-30)
+    return normals
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(N, 3) area-weighted unit vertex normals of a mesh; (0, 0, 0) for vertices in no face.
+
+    Args:
+        vertices: (N, 3) positions.
+        faces: (F, 3) int indices, counter-clockwise seen from outside.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces)
+    weighted = face_normals(v, f, normalize=False)  # (F, 3), length = 2 x area
+    corners = f.reshape(-1)  # each face's weighted normal goes to its 3 vertices
+    normals = np.zeros_like(v)
+    for k in range(3):
+        normals[:, k] = np.bincount(corners, np.repeat(weighted[:, k], 3), minlength=len(v))
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    return np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
+
+
+def global_normal_colors(canonical_vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(N, 3) the paper's "global normal map" colours: canonical-frame vertex normals mapped to [0, 1].
+
+    Encoding: colour = (n + 1) / 2 with n the area-weighted unit normal of the body in its canonical
+    (unposed) frame, so the colour of a body part does not change with pose or view. Pass the result as
+    `Mesh(posed_vertices, faces, attributes=global_normal_colors(canonical_vertices, faces))` and read
+    `RenderOutput.attributes`.
+
+    Args:
+        canonical_vertices: (N, 3) the body's vertices in its canonical frame.
+        faces: (F, 3) int indices.
+    """
+    return (vertex_normals(canonical_vertices, faces) + 1.0) * 0.5
