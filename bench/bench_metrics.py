@@ -21,8 +21,9 @@ import trimesh
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from multihuman_eval import Mesh, SurfaceMetricsConfig, evaluate_surface, normalize_scale  # noqa: E402
+from multihuman_eval import SurfaceMetricsConfig, evaluate_surface, normalize_scale  # noqa: E402
 from multihuman_eval.surface import point_to_surface_distances, sample_surface  # noqa: E402
+from render import Mesh  # noqa: E402
 
 SECTION = "## Evaluation metrics"
 DATE = "2026-11-21"

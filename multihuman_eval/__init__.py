@@ -6,14 +6,13 @@ Surface distances, in cm after scaling the ground-truth person to 1.80 m (metric
     normalize_scale, gt_height; SurfaceMetricsConfig (10,000 samples per mesh, seed 0, 1.80 m, z up)
 Building blocks (surface.py): sample_surface (area-weighted, seeded), point_to_surface_distances (exact,
     Open3D RaycastingScene).
-Normal consistency (normals.py, raycast.py):
+Normal consistency (normals.py):
     normal_consistency(normals_rec, masks_rec, normals_gt, masks_gt) -> NormalMetrics
-    evaluate_normals(rec, gt, cameras, renderer=render_normal_maps); any NormalRenderer can replace the
-    ray-casting fallback.
-Meshes (mesh.py): Mesh(vertices (N, 3) metres, faces (F, 3)), load_mesh(path) for PLY/OBJ.
+    evaluate_normals(rec, gt, cameras, renderer=render_normal_maps); render_normal_maps draws with the
+    project's rasterizer (`render.render`); any NormalRenderer can replace it.
+Meshes are `render.Mesh` (vertices (N, 3) metres, faces (F, 3)); read them with `render.load_mesh(path)`.
 """
 
-from multihuman_eval.mesh import Mesh, MeshError, load_mesh
 from multihuman_eval.metrics import (
     SurfaceMetrics,
     SurfaceMetricsConfig,
@@ -22,13 +21,16 @@ from multihuman_eval.metrics import (
     gt_height,
     normalize_scale,
 )
-from multihuman_eval.normals import NormalMetrics, NormalRenderer, evaluate_normals, normal_consistency
-from multihuman_eval.raycast import render_normal_maps
+from multihuman_eval.normals import (
+    NormalMetrics,
+    NormalRenderer,
+    evaluate_normals,
+    normal_consistency,
+    render_normal_maps,
+)
 from multihuman_eval.surface import point_to_surface_distances, sample_surface
 
 __all__ = [
-    "Mesh",
-    "MeshError",
     "NormalMetrics",
     "NormalRenderer",
     "SurfaceMetrics",
@@ -37,7 +39,6 @@ __all__ = [
     "evaluate_persons",
     "evaluate_surface",
     "gt_height",
-    "load_mesh",
     "normal_consistency",
     "normalize_scale",
     "point_to_surface_distances",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from multihuman_eval.mesh import Mesh, MeshError
 from multihuman_eval.surface import point_to_surface_distances, sample_surface
+from render.mesh import Mesh, MeshError
 
 CM_PER_M = 100.0
 
@@ -70,6 +70,8 @@ class SurfaceMetrics:
 
 def gt_height(gt: Mesh, up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> float:
     """Extent of the GT vertices along the unit direction of `up`, in the mesh's units (metres)."""
+    if gt.num_vertices == 0:
+        raise MeshError(f"gt: expected a mesh with at least one vertex, got {gt!r}")
     direction = np.asarray(up, dtype=np.float64)
     heights = gt.vertices @ (direction / np.linalg.norm(direction))
     return float(heights.max() - heights.min())
@@ -92,16 +94,26 @@ def normalize_scale(
     return scaled[0], scaled[1], scale
 
 
+def _named_samples(name: str, mesh: Mesh, count: int, seed: int) -> np.ndarray:
+    """`sample_surface`, with the argument's name in front of a MeshError (e.g. an empty reconstruction)."""
+    try:
+        return sample_surface(mesh, count, seed)
+    except MeshError as error:
+        raise MeshError(f"{name}: {error}") from None
+
+
 def evaluate_surface(rec: Mesh, gt: Mesh, config: SurfaceMetricsConfig = SurfaceMetricsConfig()) -> SurfaceMetrics:
     """Chamfer and both P2S directions of one person, in cm after `normalize_scale` (see the module doc).
 
+    Raises MeshError naming `rec` or `gt` when one has no faces or no surface area.
+
     Example:
-        >>> m = evaluate_surface(load_mesh("rec.ply"), load_mesh("gt.ply"))
+        >>> m = evaluate_surface(load_mesh("rec.ply"), load_mesh("gt.ply"))   # render.load_mesh
         >>> m.chamfer_cm, m.p2s_rec_to_gt_cm, m.p2s_gt_to_rec_cm
     """
     rec_scaled, gt_scaled, scale = normalize_scale(rec, gt, config.target_height_m, config.up)
-    rec_points = sample_surface(rec_scaled, config.samples_per_mesh, config.seed)
-    gt_points = sample_surface(gt_scaled, config.samples_per_mesh, config.seed + 1)
+    rec_points = _named_samples("rec", rec_scaled, config.samples_per_mesh, config.seed)
+    gt_points = _named_samples("gt", gt_scaled, config.samples_per_mesh, config.seed + 1)
     rec_to_gt = CM_PER_M * float(point_to_surface_distances(rec_points, gt_scaled).mean())
     gt_to_rec = CM_PER_M * float(point_to_surface_distances(gt_points, rec_scaled).mean())
     return SurfaceMetrics(

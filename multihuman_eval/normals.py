@@ -1,4 +1,5 @@
-"""Normal consistency between two stacks of rendered normal maps, and the pluggable renderer behind it."""
+"""Normal consistency between two stacks of rendered normal maps, and the normal maps themselves (from the
+project's one rasterizer, `render.render`; any `NormalRenderer` can replace it)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,34 @@ from dataclasses import dataclass
 import numpy as np
 
 from calibration.camera import Camera
-from multihuman_eval.mesh import Mesh
-from multihuman_eval.raycast import render_normal_maps
+from render import Mesh, RenderSettings, render
 
 logger = logging.getLogger(__name__)
 
 NormalRenderer = Callable[[Mesh, Sequence[Camera]], tuple[np.ndarray, np.ndarray]]
 """(mesh, cameras) -> (normals (V, H, W, 3), masks (V, H, W) bool), camera-frame normals; see render_normal_maps."""
+
+NORMAL_RENDER_SETTINGS = RenderSettings(cull_backfaces=False)
+"""Back faces are drawn: a back face seen through a hole shows its away-facing normal and is penalised."""
+
+
+def render_normal_maps(mesh: Mesh, cameras: Sequence[Camera]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-view normal maps of `mesh` from `render.render`: (normals (V, H, W, 3) float32, masks (V, H, W) bool).
+
+    normals[v, y, x] is the unit normal of the nearest surface at the centre of pixel (x, y) of cameras[v], in
+    that camera's OpenCV frame (x right, y down, z forward: a face towards the camera has z < 0). It is the
+    renderer's smooth normal: the mesh's `normals` if it has them, else its area-weighted vertex normals,
+    interpolated perspective-correctly. These follow the winding (counter-clockwise = outward) and are never
+    turned towards the camera, so an inside-out mesh, or a back face seen through a hole, shows normals
+    pointing away (z > 0). masks[v, y, x] is True where a face covers the pixel; normals are 0 elsewhere.
+    All cameras must share one image size (else `render.RenderError`, a ValueError). Lens distortion as in
+    `render`: vertices exact, triangle edges straight in the distorted image.
+
+    Example:
+        >>> normals, masks = render_normal_maps(load_mesh("gt.ply"), rig_cameras)   # (V, H, W, 3), (V, H, W)
+    """
+    output = render(mesh, cameras, NORMAL_RENDER_SETTINGS)
+    return output.normal, output.mask
 
 
 @dataclass(frozen=True)

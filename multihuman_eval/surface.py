@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from multihuman_eval.mesh import Mesh, MeshError
+from render.mesh import Mesh, MeshError
 
 
 def face_areas(mesh: Mesh) -> np.ndarray:
@@ -17,12 +17,15 @@ def sample_surface(mesh: Mesh, count: int, seed: int) -> np.ndarray:
     """(count, 3) points drawn uniformly over the surface area (area-weighted face choice, uniform barycentrics).
 
     The same (mesh, count, seed) always gives the same points. Degenerate (zero-area) faces are never chosen.
+    Raises MeshError for a mesh without faces or with zero total area.
 
     Example:
         >>> points = sample_surface(mesh, 10_000, seed=0)   # (10000, 3), same units as mesh.vertices
     """
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count <= 0:
         raise ValueError(f"count: expected a positive integer, got {count!r}")
+    if mesh.num_faces == 0:
+        raise MeshError(f"expected a mesh with at least one face to sample, got {mesh!r}")
     areas = face_areas(mesh)
     total = float(areas.sum())
     if not total > 0.0:
@@ -51,6 +54,8 @@ def point_to_surface_distances(points: np.ndarray, mesh: Mesh) -> np.ndarray:
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3:
         raise ValueError(f"points: expected shape (N, 3), got {points.shape}")
+    if mesh.num_faces == 0:
+        raise MeshError(f"expected a mesh with at least one face to measure distances to, got {mesh!r}")
     origin = 0.5 * (mesh.vertices.min(axis=0) + mesh.vertices.max(axis=0))
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(

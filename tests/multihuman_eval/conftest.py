@@ -1,23 +1,21 @@
-"""Small meshes for the metric tests, built with trimesh's primitives (metres)."""
+"""Small meshes for the metric tests (metres), from `render.primitives`."""
 
 import numpy as np
 import pytest
-import trimesh
 
-from multihuman_eval import Mesh
-
-
-def _mesh(shape: trimesh.Trimesh, offset=(0.0, 0.0, 0.0)) -> Mesh:
-    return Mesh(np.asarray(shape.vertices) + np.asarray(offset, dtype=np.float64), shape.faces)
+from render import Mesh
+from render.primitives import box, icosphere
 
 
 @pytest.fixture
 def make_box():
-    """make_box(side_m, offset=(0, 0, 0)) -> axis-aligned cube Mesh (12 triangles) with its min corner at offset."""
+    """make_box(side_m, offset=(0, 0, 0)) -> axis-aligned cube Mesh (12 triangles) with its min corner at offset.
+
+    Its sides share no vertices, so each side renders with its own flat normal.
+    """
 
     def make(side_m: float, offset=(0.0, 0.0, 0.0)) -> Mesh:
-        box = trimesh.creation.box(extents=(side_m, side_m, side_m))
-        return _mesh(box, np.asarray(offset, dtype=np.float64) + side_m / 2.0)
+        return box((side_m, side_m, side_m), center=np.asarray(offset, dtype=np.float64) + side_m / 2.0)
 
     return make
 
@@ -27,7 +25,7 @@ def make_sphere():
     """make_sphere(radius_m, center=(0, 0, 0), subdivisions=5) -> icosphere Mesh (20 * 4**subdivisions faces)."""
 
     def make(radius_m: float, center=(0.0, 0.0, 0.0), subdivisions: int = 5) -> Mesh:
-        return _mesh(trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius_m), center)
+        return icosphere(radius_m, center=center, subdivisions=subdivisions)
 
     return make
 

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from multihuman_eval import (
-    Mesh,
-    MeshError,
     SurfaceMetricsConfig,
     evaluate_persons,
     evaluate_surface,
     gt_height,
     normalize_scale,
 )
+from render import Mesh, MeshError
 
 
 def shifted(mesh: Mesh, offset) -> Mesh:
@@ -143,3 +142,16 @@ def test_flat_gt_is_rejected():
     flat = Mesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]])
     with pytest.raises(MeshError, match="gt: expected a positive height along up"):
         evaluate_surface(flat, flat)
+
+
+def test_an_empty_mesh_is_named_in_the_error(make_sphere):
+    gt = make_sphere(0.9, subdivisions=2)
+    no_faces = Mesh(gt.vertices, np.zeros((0, 3), dtype=np.int64))  # a failed reconstruction that kept vertices
+    message = r"rec: expected a mesh with at least one face to sample, got Mesh\(162 vertices, 0 faces\)"
+    with pytest.raises(MeshError, match=message):
+        evaluate_surface(no_faces, gt)
+    with pytest.raises(MeshError, match="gt: expected a mesh with at least one face to sample"):
+        evaluate_surface(gt, no_faces)
+    nothing = Mesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64))
+    with pytest.raises(MeshError, match=r"gt: expected a mesh with at least one vertex, got Mesh\(0 vertices"):
+        evaluate_surface(gt, nothing)

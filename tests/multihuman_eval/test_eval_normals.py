@@ -1,11 +1,11 @@
-"""Normal consistency of normal-map stacks, and the ray-casting normal renderer."""
+"""Normal consistency of normal-map stacks, and the normal maps drawn by the project's rasterizer."""
 
 import numpy as np
 import pytest
 
 from calibration.camera import Camera, look_at_rotation
-from multihuman_eval import Mesh, evaluate_normals, normal_consistency, render_normal_maps
-from multihuman_eval.raycast import pixel_rays
+from multihuman_eval import evaluate_normals, normal_consistency, render_normal_maps
+from render import Mesh, RenderError
 
 
 def camera_looking_at(center, target=(0.0, 0.0, 0.0), size=64, focal=80.0, dist=(0, 0, 0, 0, 0), name="cam"):
@@ -59,14 +59,6 @@ def test_shape_errors_name_the_argument():
         normal_consistency(normals[0], np.ones((4, 4)), normals[0], np.ones((4, 4)))
 
 
-def test_pixel_rays_reproject_onto_pixel_centres_with_distortion():
-    camera = camera_looking_at((0.0, -3.0, 1.0), size=32, focal=30.0, dist=(-0.2, 0.05, 0.001, -0.002, 0.0))
-    rays = pixel_rays(camera)
-    points = camera.center + 2.0 * rays  # (H, W, 3) points in front of the camera
-    u, v = np.meshgrid(np.arange(32.0), np.arange(32.0))
-    np.testing.assert_allclose(camera.project(points), np.stack([u, v], axis=-1), atol=1e-6)
-
-
 def test_cube_face_normal_is_in_the_camera_frame(make_box):
     # Camera on the world -x axis looking along +x at a 1 m cube: the visible face's world normal is (-1, 0, 0);
     # in the camera frame (OpenCV, z forward) a face towards the camera is (0, 0, -1).
@@ -91,11 +83,28 @@ def test_sphere_normals_face_the_camera_and_cover_its_disc(make_sphere):
     radius_px = 80.0 * np.tan(np.arcsin(0.25))
     assert masks[0].sum() == pytest.approx(np.pi * radius_px**2, rel=0.03)
     assert np.all(normals[masks][:, 2] < 0.0)  # a closed outward mesh only shows faces towards the camera
-    # Normals follow the winding: the same sphere turned inside out shows normals pointing away.
+    # Normals follow the winding, render does not turn them towards the camera: the same sphere turned
+    # inside out covers the same pixels and shows normals pointing away.
     inside_out = Mesh(sphere.vertices, sphere.faces[:, ::-1])
     flipped, flipped_masks = render_normal_maps(inside_out, cameras)
     np.testing.assert_array_equal(flipped_masks, masks)
     np.testing.assert_allclose(flipped, -normals, atol=1e-6)
+
+
+def test_a_back_face_seen_through_a_hole_keeps_its_away_facing_normal(make_box):
+    # An open box (its side towards the camera removed): the camera looks through the hole at the inside
+    # of the far side, whose outward normal (+x world) points away from the camera: (0, 0, +1) in its frame.
+    cube = make_box(1.0, offset=(-0.5, -0.5, -0.5))
+    centroids = cube.vertices[cube.faces].mean(axis=1)
+    open_box = Mesh(cube.vertices, cube.faces[centroids[:, 0] > -0.5 + 1e-9])
+    camera = camera_looking_at((-4.0, 0.0, 0.0), size=64, focal=80.0)
+    normals, masks = render_normal_maps(open_box, [camera])
+    np.testing.assert_allclose(normals[0, 31:33, 31:33].reshape(-1, 3), np.tile([0.0, 0.0, 1.0], (4, 1)), atol=1e-6)
+    # The far side x = +0.5 is 4.5 m away: 80 * 0.5 / 4.5 = 8.9 px either side of the centre; the inner
+    # walls fill the ring out to the rim of the hole (11.4 px), none of them facing the camera.
+    expected_columns = np.abs(np.arange(64) - 31.5) < 80.0 * 0.5 / 3.5
+    np.testing.assert_array_equal(masks[0][31], expected_columns)
+    assert np.all(normals[0][masks[0]][:, 2] >= -1e-6)
 
 
 def test_evaluate_normals_ranks_a_worse_shape_lower(make_sphere, make_box):
@@ -123,7 +132,8 @@ def test_evaluate_normals_uses_the_given_renderer(make_sphere):
     assert result.mean_angle_deg == pytest.approx(180.0) and result.pixels_compared == 4
 
 
-def test_render_rejects_mixed_image_sizes(make_sphere):
+def test_normal_maps_reject_mixed_image_sizes(make_sphere):
     cameras = [camera_looking_at((0.0, -4.0, 0.0), size=16, name="a"), camera_looking_at((4.0, 0, 0), size=8, name="b")]
-    with pytest.raises(ValueError, match="cameras: expected one image size"):
+    with pytest.raises(RenderError, match="'cameras': expected one image size for all cameras .* a=16x16, b=8x8"):
         render_normal_maps(make_sphere(1.0, subdivisions=1), cameras)
+    assert issubclass(RenderError, ValueError)

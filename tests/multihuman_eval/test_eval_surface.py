@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from multihuman_eval import Mesh, MeshError, point_to_surface_distances, sample_surface
+from multihuman_eval import point_to_surface_distances, sample_surface
 from multihuman_eval.surface import face_areas
+from render import Mesh, MeshError
 
 UNIT_TRIANGLE = Mesh([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [[0, 1, 2]])
 
@@ -48,6 +49,15 @@ def test_sampling_rejects_bad_count_and_zero_area():
     flat = Mesh([[0, 0, 0], [1, 0, 0], [2, 0, 0]], [[0, 1, 2]])
     with pytest.raises(MeshError, match="positive surface area"):
         sample_surface(flat, 10, seed=0)
+
+
+def test_a_mesh_without_faces_is_rejected_by_name():
+    # render.Mesh allows F = 0 (an empty reconstruction); surfaces cannot be sampled or measured on it.
+    empty = Mesh(UNIT_TRIANGLE.vertices, np.zeros((0, 3), dtype=np.int64))
+    with pytest.raises(MeshError, match=r"at least one face to sample, got Mesh\(3 vertices, 0 faces\)"):
+        sample_surface(empty, 10, seed=0)
+    with pytest.raises(MeshError, match="expected a mesh with at least one face to measure distances to"):
+        point_to_surface_distances(np.zeros((2, 3)), empty)
 
 
 def test_distances_are_to_triangles_not_vertices():
