@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "rig",
     "calibrate",
     "keypoints",
+    "synth",
     "demo",
 )
 
