@@ -23,7 +23,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from body.model import BodyModel, BodyOutput
-from body.skinning import skin_points
+from body.skinning import nearest_vertex_blend_weights, skin_points
 from render.mesh import Mesh
 from synth.clothing import Garment, Outfit, smooth_noise
 
@@ -322,23 +322,14 @@ def build_person(body: BodyModel, shape: np.ndarray, outfit: Outfit, voxel_size:
     per_component -= 1e-4 * np.arange(len(per_component))[:, None]  # ties: the outer garment wins
     component = np.abs(per_component).argmin(0)
     colors = _colors(mesh_vertices, component, outfit)
-    skin_weights = _nearest_vertex_weights(mesh_vertices, field.tree, weights, body.dtype)
+    skin_weights = nearest_vertex_blend_weights(
+        torch.as_tensor(mesh_vertices, dtype=body.dtype),
+        torch.as_tensor(field.vertices, dtype=body.dtype),
+        torch.as_tensor(weights, dtype=body.dtype),
+        k=16,
+    )
     logger.debug("build_person: %d faces in %.2f s", len(mesh_faces), time.perf_counter() - start)
     return ClothedPerson(mesh_vertices, mesh_faces, colors, component, skin_weights, outfit, np.asarray(shape, float))
-
-
-def _nearest_vertex_weights(points: np.ndarray, tree: cKDTree, vertex_weights: np.ndarray, dtype: torch.dtype,
-                            k: int = 16, sigma: float = 0.05) -> torch.Tensor:  # fmt: skip
-    """(M, J) skinning weights of `points` (M, 3) blended from their k nearest body vertices with Gaussian
-    weights exp(-(d^2 - d_min^2) / sigma^2): DeepMultiCap Eq. 7-8 as in ``body.skinning``, with a KD-tree
-    instead of brute-force distances (20x faster for ~50k points)."""
-    distance, index = tree.query(points, k=k)
-    w = np.exp(-(distance**2 - distance[:, :1] ** 2) / sigma**2)
-    w /= w.sum(1, keepdims=True)
-    blended = np.zeros((len(points), vertex_weights.shape[1]))
-    for i in range(k):  # k dense (M, J) updates; gathering (M, k, J) at once would take GBs
-        blended += w[:, i, None] * vertex_weights[index[:, i]]
-    return torch.as_tensor(blended, dtype=dtype)
 
 
 def _largest_components(vertices: np.ndarray, faces: np.ndarray, min_share: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
