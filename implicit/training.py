@@ -1,0 +1,191 @@
+"""Training loop: two stages (coarse level + normal network, then the fine level with them frozen), Adam,
+periodic logging of loss / IoU, atomic checkpoints, resume from the latest one.
+
+    result = train(config, dataset, out_dir, device="cpu", resume=True)
+    model = load_model(out_dir / CHECKPOINT_NAME)
+
+Determinism: step s trains on sample `index(s)` with augmentation and points drawn from (data seed, index, s),
+so an interrupted run that resumes sees the same data as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from calibration.atomic import atomic_path, atomic_write_text
+from implicit.config import Config
+from implicit.dataset import TrainingDataset, TrainingExample
+from implicit.features import project_to_crops
+from implicit.losses import normal_loss, occupancy_iou, occupancy_loss
+from implicit.model import DeepMultiCap
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "latest.pt"
+"""File name of the latest checkpoint inside the output folder."""
+Stage = Literal["coarse", "fine"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used; the message names the file and what is wrong."""
+
+
+def stage_at(config: Config, step: int) -> Stage:
+    """The stage trained at (0-based) `step`: 'coarse' for the first coarse_steps, then 'fine' (if enabled)."""
+    return "fine" if config.fine.enabled and step >= config.train.coarse_steps else "coarse"
+
+
+def total_steps(config: Config) -> int:
+    """coarse_steps + fine_steps (fine_steps only when the fine level exists)."""
+    return config.train.coarse_steps + (config.train.fine_steps if config.fine.enabled else 0)
+
+
+def training_step(model: DeepMultiCap, example: TrainingExample, stage: Stage, normal_weight: float) -> dict[str, float | torch.Tensor]:
+    """Forward pass and loss of one step. Returns {'loss': tensor, 'occupancy': float, 'normals': float, 'iou': float}.
+
+    'coarse': occupancy BCE of the coarse level + normal_weight * normal loss (when the fine level exists).
+    'fine': the coarse level and normal network run without gradients; occupancy BCE of the fine level.
+    """
+    inputs, points = example.inputs, example.points
+    projection = project_to_crops(inputs, points)
+    if stage == "coarse":
+        logits, _ = model.coarse.query(model.coarse.encode(inputs), inputs, points, projection)
+        occupancy = occupancy_loss(logits, example.occupancy)
+        loss, normals = occupancy, torch.zeros(())
+        if model.fine is not None:
+            normals = normal_loss(model.fine.predict_normals(inputs), example.normals, example.normal_mask)
+            loss = loss + normal_weight * normals
+    else:
+        if model.fine is None:
+            raise ValueError("training_step: stage 'fine' needs a model with the fine level (config.fine.enabled)")
+        with torch.no_grad():
+            _, embedding = model.coarse.query(model.coarse.encode(inputs), inputs, points, projection)
+            predicted = model.fine.predict_normals(inputs)
+        logits = model.fine.query(model.fine.encode(inputs, predicted), projection, embedding)
+        occupancy = loss = occupancy_loss(logits, example.occupancy)
+        normals = torch.zeros(())
+    return {"loss": loss, "occupancy": occupancy.item(), "normals": float(normals.detach()), "iou": occupancy_iou(logits, example.occupancy)}
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).resolve().parent)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def save_checkpoint(path: str | Path, model: DeepMultiCap, optimizer: torch.optim.Optimizer, step: int,
+                    history: list[dict], data_seed: int) -> None:  # fmt: skip
+    """Write model, optimizer, step (steps done), config, data seed, git commit and metrics history, atomically."""
+    state = {
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+        "config": model.config.to_dict(), "data_seed": data_seed, "git_commit": _git_commit(), "history": history,
+    }  # fmt: skip
+    with atomic_path(path) as temp:
+        torch.save(state, temp)
+
+
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
+    """The checkpoint's dictionary (see save_checkpoint), tensors on `device`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except Exception as error:  # torch raises several types for damaged files
+        raise CheckpointError(f"checkpoint {path}: cannot be read ({error})") from error
+    missing = {"model", "optimizer", "step", "config"} - set(state)
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: missing entries {sorted(missing)}")
+    return state
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> DeepMultiCap:
+    """The model stored in a checkpoint, in eval mode on `device`."""
+    state = read_checkpoint(path, device)
+    model = DeepMultiCap(Config.from_dict(state["config"])).to(device)
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+@dataclass
+class TrainResult:
+    """Steps done, the logged metrics (one dict per log interval) and the checkpoint written last."""
+
+    step: int
+    history: list[dict] = field(default_factory=list)
+    checkpoint: Path | None = None
+
+
+def train(
+    config: Config,
+    dataset: TrainingDataset,
+    out_dir: str | Path,
+    steps: int | None = None,
+    device: str | torch.device = "cpu",
+    resume: bool = False,
+) -> TrainResult:
+    """Train (or continue training) a model and write checkpoints to `out_dir`.
+
+    Args:
+        config: the model and training configuration (a resumed checkpoint must have the same one).
+        dataset: the training examples (its seed is recorded as the data seed).
+        out_dir: folder for CHECKPOINT_NAME and history.json.
+        steps: total steps to reach (default: total_steps(config)); stages switch at config.train.coarse_steps.
+        device: 'cpu' or 'cuda'.
+        resume: continue from out_dir/CHECKPOINT_NAME when it exists.
+    """
+    out_dir = Path(out_dir)
+    checkpoint = out_dir / CHECKPOINT_NAME
+    torch.manual_seed(config.train.seed)
+    model = DeepMultiCap(config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.learning_rate)
+    step, history = 0, []
+    if resume and checkpoint.is_file():
+        state = read_checkpoint(checkpoint, device)
+        if state["config"] != config.to_dict():
+            raise CheckpointError(
+                f"checkpoint {checkpoint}: made with config {state['config'].get('name')!r} whose fields differ from the "
+                f"requested {config.name!r}; use another --out folder or the same config"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = int(state["step"]), list(state.get("history", []))
+        logger.info("resumed from %s at step %d", checkpoint, step)
+    end = total_steps(config) if steps is None else steps
+    window: list[dict] = []
+    started = time.perf_counter()
+    while step < end:
+        stage = stage_at(config, step)
+        index = int(np.random.default_rng([dataset.seed, step]).integers(len(dataset)))
+        example = dataset.example(index, draw=step).to(device)
+        model.train()
+        metrics = training_step(model, example, stage, config.train.normal_loss_weight)
+        optimizer.zero_grad(set_to_none=True)
+        metrics["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.gradient_clip)
+        optimizer.step()
+        step += 1
+        window.append({k: float(v.detach()) if isinstance(v, torch.Tensor) else v for k, v in metrics.items()})
+        if step % config.train.log_every == 0 or step == end:
+            entry = {"step": step, "stage": stage, "seconds": round(time.perf_counter() - started, 2)}
+            entry.update({k: round(float(np.mean([w[k] for w in window])), 5) for k in window[0]})
+            history.append(entry)
+            window = []
+            logger.info("step %d (%s): loss %.4f occupancy %.4f normals %.4f IoU %.3f", step, stage,
+                        entry["loss"], entry["occupancy"], entry["normals"], entry["iou"])  # fmt: skip
+        if step % config.train.checkpoint_every == 0 or step == end:
+            save_checkpoint(checkpoint, model, optimizer, step, history, dataset.seed)
+            atomic_write_text(out_dir / "history.json", json.dumps(history, indent=1))
+    return TrainResult(step=step, history=history, checkpoint=checkpoint if checkpoint.is_file() else None)
