@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "calibrate",
     "keypoints",
     "synth",
+    "segment",
     "train",
     "demo",
 )

@@ -1,0 +1,98 @@
+"""Foreground sources: background plate with shadows, chroma key, morphology, GrabCut seeded by a body."""
+
+import cv2
+import numpy as np
+import pytest
+
+from render import render
+from render.primitives import capsule, look_at_camera
+from segmentation.errors import SegmentationError
+from segmentation.foreground import (
+    ForegroundConfig,
+    background_difference,
+    chroma_key,
+    clean_mask,
+    grabcut_foreground,
+    grabcut_seeds,
+    mask_from_file_image,
+)
+from segmentation.metrics import mask_iou
+from segmentation.projection import body_fields, focal_px, render_person_depths
+from segmentation.testing import textured_plate
+
+
+def _person_mask(size=128):
+    mask = np.zeros((size, size), bool)
+    cv2.ellipse(mask.view(np.uint8), (64, 70), (18, 45), 0, 0, 360, 1, -1)
+    cv2.circle(mask.view(np.uint8), (64, 20), 12, 1, -1)
+    return mask
+
+
+def test_background_difference_tolerates_shadows():
+    rng = np.random.default_rng(0)
+    plate = textured_plate(128, 128, rng)
+    truth = _person_mask()
+    image = plate.copy()
+    image[truth] = (200, 60, 50)
+    shadow = np.zeros_like(truth)
+    shadow[100:125, 70:120] = True  # a soft shadow on the floor beside the person
+    shadow &= ~truth
+    image[shadow] = (image[shadow] * 0.6).astype(np.uint8)
+    image = np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)  # sensor noise
+    foreground = background_difference(image, plate)
+    assert mask_iou(foreground, truth) > 0.95
+    assert foreground[shadow].mean() < 0.05
+    # without the shadow model the shadow counts as foreground
+    naive = np.linalg.norm(image.astype(float) - plate.astype(float), axis=-1) > ForegroundConfig().difference_threshold
+    assert naive[shadow].mean() > 0.5
+
+
+def test_chroma_key_keeps_people_and_drops_the_screen():
+    rng = np.random.default_rng(1)
+    key = (0, 177, 64)
+    image = np.clip(np.array(key)[None, None] * rng.uniform(0.7, 1.1, (128, 128, 1)), 0, 255).astype(np.uint8)
+    truth = _person_mask()
+    image[truth] = textured_plate(128, 128, rng)[truth] // 2 + 60  # a person in varied, non-green colours
+    image[truth & (np.arange(128)[:, None] > 100)] = (20, 20, 25)  # dark trousers
+    foreground = chroma_key(image, key)
+    assert mask_iou(foreground, truth) > 0.95
+    with pytest.raises(SegmentationError, match="key_rgb"):
+        chroma_key(image, (0, 300, 0))
+
+
+def test_clean_mask_fills_holes_and_drops_specks():
+    mask = _person_mask()
+    noisy = mask.copy()
+    noisy[60:63, 60:63] = False  # a hole
+    noisy[5, 120] = True  # a speck
+    cleaned = clean_mask(noisy, morphology_px=3, min_area=10)
+    assert cleaned[61, 61] and not cleaned[5, 120]
+    assert mask_iou(cleaned, mask) > 0.97
+
+
+def test_mask_files_any_nonzero_is_foreground():
+    labels = np.array([[0, 3], [255, 0]], np.uint8)
+    assert mask_from_file_image(labels).tolist() == [[False, True], [True, False]]
+    assert mask_from_file_image(np.dstack([labels] * 3)).tolist() == [[False, True], [True, False]]
+
+
+def test_grabcut_recovers_a_clothed_person_from_the_body(taichi_arch):
+    camera = look_at_camera("front", (0.0, -3.0, 1.0), (0.0, 0.0, 0.9), size=128)
+    body = capsule(0.14, 1.7, center=(0.0, 0.0, 0.85))
+    clothed = capsule(0.19, 1.76, center=(0.0, 0.0, 0.88), color=(0.9, 0.3, 0.2))
+    out = render([clothed], [camera])
+    image = np.where(out.mask[0][..., None], (out.rgb[0] * 255).astype(np.uint8), textured_plate(128, 128, np.random.default_rng(2)))
+    fields = body_fields(render_person_depths([body], [camera])[:, 0], focal_px(camera))
+    seeds = grabcut_seeds(fields, focal_px(camera))
+    assert {cv2.GC_BGD, cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_PR_BGD} <= set(np.unique(seeds).tolist())
+    foreground = grabcut_foreground(image, fields, focal_px(camera))
+    body_only = np.isfinite(fields.depth[0])
+    assert mask_iou(foreground, out.mask[0]) > 0.9
+    assert mask_iou(foreground, out.mask[0]) > mask_iou(body_only, out.mask[0]) + 0.05
+
+
+def test_image_checks():
+    with pytest.raises(SegmentationError, match=r"\(H, W, 3\) uint8"):
+        background_difference(np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(SegmentationError, match="plate"):
+        background_difference(np.zeros((4, 4, 3), np.uint8), np.zeros((5, 4, 3), np.uint8))
