@@ -287,6 +287,14 @@ class TrainingDataset(Dataset):
         return self.example(index)
 
 
+@functools.lru_cache(maxsize=None)
+def _shared_body(model_name: str):
+    """One body model per name for all captures (each model holds hundreds of MB)."""
+    from body import create_body
+
+    return create_body(model_name)
+
+
 def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> list[Callable[[], TrainingSample]]:
     """Lazy loaders of every (frame, person) of a synthetic capture folder (layout: docs/synth.md).
 
@@ -299,7 +307,7 @@ def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> l
 
     import cv2
 
-    from body import create_body, load_params
+    from body import load_params
     from calibration.rig_file import load_rig
     from render import load_mesh
 
@@ -309,10 +317,6 @@ def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> l
     person_index = {int(p["person_id"]): i for i, p in enumerate(scene["people"])}
     params, meta = load_params(root / "gt" / "body_params.json")
     model_name = body_model or meta.get("model") or scene.get("body_model", "anny")
-
-    @functools.lru_cache(maxsize=1)
-    def body() -> object:
-        return create_body(model_name)
 
     def read_views(folder: str, frame: str, flags: int) -> np.ndarray:
         paths = [root / folder / camera.name / f"{frame}.png" for camera in rig.cameras]
@@ -329,7 +333,7 @@ def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> l
         single = type(params)(shape=shape[index], pose_aa=params.pose_aa[index],
                               global_rot_aa=params.global_rot_aa[index], transl=params.transl[index])  # fmt: skip
         with torch.no_grad():
-            out = body()(single)
+            out = _shared_body(model_name)(single)
         return BodySurface(
             vertices=out.vertices.double().numpy(), rest_vertices=out.rest_vertices.double().numpy(),
             faces=out.faces.numpy(), global_rotation=Rotation.from_rotvec(single.global_rot_aa.double().numpy()).as_matrix(),
