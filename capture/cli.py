@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "keypoints",
     "synth",
     "segment",
+    "fuse",
     "train",
     "demo",
 )

@@ -1,0 +1,158 @@
+"""The fusion stage on a run folder: ``RUN/meshes`` + ``RUN/body`` -> ``RUN/fused`` (resumable, atomic writes).
+
+Inputs: ``RUN/meshes/<frame:06d>/person_<id>.ply`` (per-frame reconstructions) and ``RUN/body/<frame:06d>.json``
+(the body stage's fitted parameters per track id, :mod:`body.capture_io`). Output:
+``RUN/fused/<frame:06d>/person_<id>.ply``, one per input mesh. A person-frame whose fused mesh exists is skipped
+unless ``force``. A mesh without a fitted body in its frame cannot be warped to: it is copied unchanged (with a
+warning), and it is not used as a neighbour either. Frames whose body was interpolated (the person was not
+detected) weigh ``interpolated_weight`` in the mean.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from body import create_body
+from body.capture_io import read_body_frame
+from body.model import BodyModel, BodyOutput
+from body.params import BodyParams
+from fusion.errors import FusionError
+from fusion.temporal import FusionConfig, PersonFrame, PersonFuser, window_frames
+from render.mesh import load_mesh, save_mesh
+
+logger = logging.getLogger(__name__)
+
+_MESH_NAME = re.compile(r"^person_(-?\d+)\.ply$")
+
+
+def person_mesh_path(run_dir: str | Path, folder: str, frame: int, person: int) -> Path:
+    """``RUN/<folder>/<frame:06d>/person_<id>.ply`` (folder ``meshes`` or ``fused``)."""
+    return Path(run_dir) / folder / f"{frame:06d}" / f"person_{person}.ply"
+
+
+def find_meshes(run_dir: str | Path, folder: str = "meshes") -> dict[int, set[int]]:
+    """{person id: frames with a mesh} under ``RUN/<folder>/<frame:06d>/person_<id>.ply``."""
+    found: dict[int, set[int]] = {}
+    root = Path(run_dir) / folder
+    for frame_dir in sorted(root.iterdir()) if root.is_dir() else []:
+        if not (frame_dir.is_dir() and frame_dir.name.isdigit()):
+            continue
+        for path in frame_dir.iterdir():
+            match = _MESH_NAME.match(path.name)
+            if match:
+                found.setdefault(int(match.group(1)), set()).add(int(frame_dir.name))
+    return found
+
+
+@dataclass
+class _FittedBody:
+    model: str
+    params: BodyParams  # batch ()
+    interpolated: bool
+
+
+def read_bodies(run_dir: str | Path, frames: Iterable[int]) -> dict[tuple[int, int], _FittedBody]:
+    """{(person, frame): fitted body} from ``RUN/body/<frame:06d>.json`` for ``frames`` (missing files skipped)."""
+    bodies = {}
+    for frame in sorted(set(frames)):
+        path = Path(run_dir) / "body" / f"{frame:06d}.json"
+        if not path.is_file():
+            continue
+        _, people = read_body_frame(path)
+        for person in people:
+            if person.params is not None:
+                bodies[person.id, frame] = _FittedBody(person.model, person.params, person.interpolated)
+    return bodies
+
+
+@dataclass
+class FuseSummary:
+    """What a stage run did: person-frames ``fused``, ``skipped`` (already done), ``copied`` (no body)."""
+
+    fused: int = 0
+    skipped: int = 0
+    copied: int = 0
+    seconds: float = 0.0
+
+
+class _Progress:
+    """Logs 'done/total person-frames, s per person-frame, time left' at most every ``every`` seconds."""
+
+    def __init__(self, total: int, every: float = 10.0) -> None:
+        self.total, self.done, self.every = total, 0, every
+        self.start = self.last = time.perf_counter()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if now - self.last < self.every and self.done < self.total:
+            return
+        self.last = now
+        each = (now - self.start) / self.done
+        logger.info("fuse: %d/%d person-frames (%s), %.1f s each, ~%.0f s left",
+                    self.done, self.total, label, each, each * (self.total - self.done))  # fmt: skip
+
+
+def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(), force: bool = False,
+             model_dir: str | None = None, interpolated_weight: float = 1.0) -> FuseSummary:  # fmt: skip
+    """Fuse every person-frame of a run (module docstring). ``model_dir``: SMPL-X files, if the run used SMPL-X."""
+    run_dir = Path(run_dir)
+    if not interpolated_weight >= 0:
+        raise FusionError(f"interpolated_weight: expected >= 0, got {interpolated_weight!r}")
+    meshes = find_meshes(run_dir)
+    if not meshes:
+        raise FusionError(f"{run_dir / 'meshes'}: expected per-frame meshes <frame:06d>/person_<id>.ply, found none")
+    bodies = read_bodies(run_dir, set().union(*meshes.values()))
+    models: dict[str, BodyModel] = {}
+    summary = FuseSummary()
+    start = time.perf_counter()
+    progress = _Progress(sum(len(frames) for frames in meshes.values()))
+    for person in sorted(meshes):
+        todo = [f for f in sorted(meshes[person]) if force or not person_mesh_path(run_dir, "fused", f, person).is_file()]
+        summary.skipped += len(meshes[person]) - len(todo)
+        usable = {f for f in meshes[person] if (person, f) in bodies}
+        loaded: dict[int, PersonFrame] = {}
+        fuser: PersonFuser | None = None
+        for frame in todo:
+            out_path = person_mesh_path(run_dir, "fused", frame, person)
+            if frame not in usable:
+                logger.warning("fuse: person %d has no fitted body in frame %d; copying its mesh unfused", person, frame)
+                save_mesh(out_path, load_mesh(person_mesh_path(run_dir, "meshes", frame, person)))
+                summary.copied += 1
+                progress.step(f"person {person}, frame {frame}")
+                continue
+            model_name = bodies[person, frame].model
+            if model_name not in models:
+                models[model_name] = create_body(model_name, model_dir)
+            body = models[model_name]
+            if fuser is None or fuser.body is not body:
+                fuser = PersonFuser(body, config)
+            needed = [f for f in window_frames(frame, config.window, usable) if bodies[person, f].model == model_name]
+            loaded = {f: loaded.get(f) or _load_frame(run_dir, person, f, body, bodies[person, f], interpolated_weight)
+                      for f in needed}  # fmt: skip
+            result = fuser.fuse(frame, loaded)
+            if result.mesh.num_faces == 0:
+                raise FusionError(f"person {person}, frame {frame}: the fused field has no inside (frames {result.frames})")
+            save_mesh(out_path, result.mesh)
+            summary.fused += 1
+            logger.debug("fuse: person %d frame %d from frames %s in %.2f s", person, frame, result.frames, result.seconds)
+            progress.step(f"person {person}, frame {frame}")
+    summary.seconds = time.perf_counter() - start
+    logger.info("fuse: %d fused, %d copied without a body, %d already done, %.1f s",
+                summary.fused, summary.copied, summary.skipped, summary.seconds)  # fmt: skip
+    return summary
+
+
+def _load_frame(run_dir: Path, person: int, frame: int, body: BodyModel, fitted: _FittedBody,
+                interpolated_weight: float) -> PersonFrame:  # fmt: skip
+    mesh = load_mesh(person_mesh_path(run_dir, "meshes", frame, person))
+    with torch.no_grad():
+        output: BodyOutput = body(fitted.params.to(dtype=body.dtype, device=body.device))
+    return PersonFrame(mesh, output, interpolated_weight if fitted.interpolated else 1.0)

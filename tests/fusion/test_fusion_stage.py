@@ -1,0 +1,79 @@
+"""`capture fuse` on a tiny run folder: outputs, absent people, resume and --force."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+import torch
+
+from body.capture_io import BodyPerson, write_body_frame
+from capture.commands import fuse as fuse_command
+from fusion.stage import find_meshes, person_mesh_path
+from render.mesh import load_mesh, save_mesh
+from render.primitives import icosphere
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    fuse_command.register(parser.add_subparsers())
+    args = parser.parse_args(["fuse", *argv])
+    return args.func(args)
+
+
+@pytest.fixture
+def run_dir(tmp_path, anny_body):
+    """3 frames; person 1 in all of them (a sphere at the pelvis, radius growing 1 cm a frame), person 2 only in
+    frames 0 and 2, and person 3 with a mesh but no fitted body in frame 0."""
+    params = anny_body.neutral_params(())
+    with torch.no_grad():
+        pelvis = anny_body(params).joints[0].double().numpy()
+    for frame in range(3):
+        people = []
+        for person in (1, 2):
+            if person == 2 and frame == 1:
+                continue
+            center = pelvis + [2.0 * (person - 1), 0.0, 0.0]
+            p = params.map(lambda t: t.clone())
+            p.transl = p.transl + torch.tensor([2.0 * (person - 1), 0.0, 0.0])
+            people.append(BodyPerson(
+                id=person, layout="coco17", keypoints=np.zeros((17, 3)), confidence=np.ones(17), params=p,
+                model="anny", pose_joint_names=list(anny_body.pose_joint_names), shape_names=list(anny_body.shape_names),
+            ))  # fmt: skip
+            save_mesh(person_mesh_path(tmp_path, "meshes", frame, person), icosphere(0.2 + 0.01 * frame, center, 4))
+        write_body_frame(tmp_path, frame, people)
+    save_mesh(person_mesh_path(tmp_path, "meshes", 0, 3), icosphere(0.1, pelvis + [5.0, 0, 0], 3))
+    return tmp_path
+
+
+def test_fuse_writes_every_person_frame_and_resumes(run_dir, caplog):
+    assert run_cli(["--run", str(run_dir), "--voxel-size", "0.02"]) == 0
+    assert find_meshes(run_dir, "fused") == {1: {0, 1, 2}, 2: {0, 2}, 3: {0}}
+    pelvis = load_mesh(person_mesh_path(run_dir, "meshes", 1, 1)).vertices.mean(0)
+    middle = np.linalg.norm(load_mesh(person_mesh_path(run_dir, "fused", 1, 1)).vertices - pelvis, axis=1)
+    assert abs(np.median(middle) - 0.21) < 2e-3  # mean of radii 0.20, 0.21, 0.22
+    start = np.linalg.norm(load_mesh(person_mesh_path(run_dir, "fused", 0, 1)).vertices - pelvis, axis=1)
+    assert abs(np.median(start) - 0.205) < 2e-3  # the window shrinks to frames 0 and 1
+    # person 2 is absent in frame 1: frame 0 fuses only with itself (its neighbour 1 is missing)
+    centre2 = load_mesh(person_mesh_path(run_dir, "meshes", 0, 2)).vertices.mean(0)
+    first = np.linalg.norm(load_mesh(person_mesh_path(run_dir, "fused", 0, 2)).vertices - centre2, axis=1)
+    assert abs(np.median(first) - 0.20) < 2e-3
+    # person 3 has no body: copied as is
+    copied = load_mesh(person_mesh_path(run_dir, "fused", 0, 3))
+    np.testing.assert_allclose(copied.vertices, load_mesh(person_mesh_path(run_dir, "meshes", 0, 3)).vertices, atol=1e-6)
+
+    stamp = person_mesh_path(run_dir, "fused", 1, 1).stat().st_mtime_ns
+    assert run_cli(["--run", str(run_dir), "--voxel-size", "0.02"]) == 0
+    assert person_mesh_path(run_dir, "fused", 1, 1).stat().st_mtime_ns == stamp  # resumed: nothing redone
+    assert run_cli(["--run", str(run_dir), "--voxel-size", "0.02", "--window", "1", "--force"]) == 0
+    alone = np.linalg.norm(load_mesh(person_mesh_path(run_dir, "fused", 0, 1)).vertices - pelvis, axis=1)
+    assert abs(np.median(alone) - 0.20) < 2e-3  # window 1: frame 0 alone
+    assert person_mesh_path(run_dir, "fused", 1, 1).stat().st_mtime_ns != stamp
+
+
+def test_empty_run_is_a_user_facing_error(tmp_path):
+    from capture.cli import UserFacingError
+
+    with pytest.raises(UserFacingError, match="expected per-frame meshes"):
+        run_cli(["--run", str(tmp_path)])
