@@ -15,6 +15,8 @@ left at +x (see :mod:`body.model`). Heavy backends import lazily.
 
 from __future__ import annotations
 
+import functools
+
 from typing import TYPE_CHECKING
 
 from body.errors import BodyModelError, SmplxModelNotFoundError
@@ -41,6 +43,13 @@ def create_body(model: str = "anny", model_dir: str | None = None, **kwargs) -> 
     raise BodyModelError(f"unknown body model {model!r}; expected 'anny' or 'smplx'")
 
 
+@functools.lru_cache(maxsize=None)
+def shared_body(model: str = "anny", model_dir: str | None = None) -> BodyModel:
+    """One body model per (model, model_dir) for the whole process: a model holds hundreds of MB, so stages
+    that evaluate many bodies share it. Treat it as read-only (no `.to()` / parameter changes)."""
+    return create_body(model, model_dir)
+
+
 def __getattr__(name: str):
     if name == "AnnyBody":
         from body.anny_body import AnnyBody
@@ -55,6 +64,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "AnnyBody", "SmplxBody", "BodyModel", "BodyOutput", "BodyParams", "BodyModelError", "SmplxModelNotFoundError",
-    "create_body", "FitConfig", "FitResult", "KeypointTerm", "Keypoints3DTerm", "fit_body", "fit_keypoints3d",
+    "create_body", "shared_body", "FitConfig", "FitResult", "KeypointTerm", "Keypoints3DTerm", "fit_body", "fit_keypoints3d",
     "LAYOUTS", "KeypointLayout", "get_layout", "convert_keypoints", "mapping_matrix", "load_params", "save_params",
 ]  # fmt: skip

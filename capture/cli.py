@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "synth",
     "segment",
     "fuse",
+    "eval",
     "train",
     "demo",
 )

@@ -287,12 +287,19 @@ class TrainingDataset(Dataset):
         return self.example(index)
 
 
-@functools.lru_cache(maxsize=None)
-def _shared_body(model_name: str):
-    """One body model per name for all captures (each model holds hundreds of MB)."""
-    from body import create_body
+def body_surface_from_params(body, params, index: tuple[int, ...]) -> BodySurface:
+    """The BodySurface of one person-frame: `params` (BodyParams, batch (P, T) or any batch) evaluated at `index`."""
+    from scipy.spatial.transform import Rotation
 
-    return create_body(model_name)
+    shape = torch.broadcast_to(params.shape, (*params.batch_shape, params.shape.shape[-1]))
+    single = type(params)(shape=shape[index], pose_aa=params.pose_aa[index],
+                          global_rot_aa=params.global_rot_aa[index], transl=params.transl[index])  # fmt: skip
+    with torch.no_grad():
+        out = body(single)
+    return BodySurface(
+        vertices=out.vertices.double().numpy(), rest_vertices=out.rest_vertices.double().numpy(),
+        faces=out.faces.numpy(), global_rotation=Rotation.from_rotvec(single.global_rot_aa.double().numpy()).as_matrix(),
+    )  # fmt: skip
 
 
 def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> list[Callable[[], TrainingSample]]:
@@ -307,7 +314,7 @@ def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> l
 
     import cv2
 
-    from body import load_params
+    from body import load_params, shared_body
     from calibration.rig_file import load_rig
     from render import load_mesh
 
@@ -325,27 +332,16 @@ def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> l
             raise FileNotFoundError(f"capture {root}: missing {missing[:3]}")
         return np.stack([cv2.imread(str(p), flags) for p in paths])
 
-    def body_surface(person: int, frame: int) -> BodySurface:
-        from scipy.spatial.transform import Rotation
-
-        index = (person_index[person], frame)
-        shape = torch.broadcast_to(params.shape, (*params.batch_shape, params.shape.shape[-1]))
-        single = type(params)(shape=shape[index], pose_aa=params.pose_aa[index],
-                              global_rot_aa=params.global_rot_aa[index], transl=params.transl[index])  # fmt: skip
-        with torch.no_grad():
-            out = _shared_body(model_name)(single)
-        return BodySurface(
-            vertices=out.vertices.double().numpy(), rest_vertices=out.rest_vertices.double().numpy(),
-            faces=out.faces.numpy(), global_rotation=Rotation.from_rotvec(single.global_rot_aa.double().numpy()).as_matrix(),
-        )  # fmt: skip
-
     def loader(frame: int, person: int) -> Callable[[], TrainingSample]:
         def load() -> TrainingSample:
             name = f"{frame:06d}"
             images = read_views("images", name, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255.0
             labels = read_views("masks", name, cv2.IMREAD_UNCHANGED).astype(np.int32)
             meshes = {int(p.stem.split("_")[1]): load_mesh(p) for p in sorted((root / "gt" / "meshes" / name).glob("person_*.ply"))}
-            return render_training_sample(rig.cameras, images, labels, person, meshes, body_surface(person, frame))
+            return render_training_sample(
+                rig.cameras, images, labels, person, meshes,
+                body_surface_from_params(shared_body(model_name), params, (person_index[person], frame)),
+            )  # fmt: skip
 
         return load
 

@@ -10,6 +10,11 @@ Normal consistency (normals.py):
     normal_consistency(normals_rec, masks_rec, normals_gt, masks_gt) -> NormalMetrics
     evaluate_normals(rec, gt, cameras, renderer=render_normal_maps); render_normal_maps draws with the
     project's rasterizer (`render.render`); any NormalRenderer can replace it.
+Benchmarks (imported from their modules, they pull in `implicit` and torch; docs/evaluation.md, `capture eval`):
+    benchmark.py  discover_scenes, load_scene -> SceneData, prepare_multihuman (the MultiHuman release), write_bench_scene
+    methods.py    build_methods("ours,visual-hull,body-only", MethodConfig) -> {name: (scene, person id) -> Mesh}
+    runner.py     run_benchmark(scenes, methods, out, settings) -> [SceneResult], cached per (method, scene) as JSON
+    report.py     write_report: scenes.csv, table.md (Table 1 form), bars.png, worst/<method>/*.png error renders
 Meshes are `render.Mesh` (vertices (N, 3) metres, faces (F, 3)); read them with `render.load_mesh(path)`.
 """
 
