@@ -17,12 +17,15 @@ from capture import __version__
 COMMAND_MODULES = (
     "rig",
     "calibrate",
-    "keypoints",
     "synth",
+    "keypoints",
+    "body",
     "segment",
+    "train",
+    "reconstruct",
     "fuse",
     "eval",
-    "train",
+    "view",
     "demo",
 )
 

@@ -1,0 +1,58 @@
+"""`capture view RUN`: the run's scene meshes and camera frusta in an Open3D window, or a headless screenshot."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "view", help="show a run's scene meshes and camera frusta (Open3D); --screenshot renders headless to a PNG"
+    )
+    parser.add_argument("run", type=Path, help="run folder of `capture reconstruct` (with scene/ and run.json)")
+    parser.add_argument("--frame", type=int, default=None, help="frame to show first (default: the first)")
+    parser.add_argument("--screenshot", type=Path, default=None,
+                        help="render this frame offscreen to a PNG instead of opening a window (automatic without a display)")  # fmt: skip
+    parser.add_argument("--size", default="960x720", help="screenshot size WIDTHxHEIGHT (default: 960x720)")
+    parser.add_argument("--no-cameras", action="store_true", help="do not draw the camera frusta")
+    parser.set_defaults(func=run_view)
+
+
+def _cameras(run: Path):
+    import json
+
+    from calibration.rig_file import load_rig
+
+    record = run / "run.json"
+    if not record.is_file():
+        return None
+    rig = json.loads(record.read_text(encoding="utf-8")).get("config", {}).get("rig")
+    return list(load_rig(rig, check_paths=False)) if rig and Path(rig).is_file() else None
+
+
+def run_view(args: argparse.Namespace) -> int:
+    from capture.cli import UserFacingError
+    from capture.viewer import ViewerError, frame_geometry, has_display, interactive, scene_frames, screenshot
+
+    frames = scene_frames(args.run)
+    if not frames:
+        raise UserFacingError(f"{args.run / 'scene'}: no scene meshes; run `capture reconstruct --out {args.run}` first")
+    frame = frames[0] if args.frame is None else args.frame
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise UserFacingError(f"--size: expected WIDTHxHEIGHT like 960x720, got {args.size!r}") from None
+    cameras = None if args.no_cameras else _cameras(args.run)
+    try:
+        if args.screenshot is None and has_display():
+            if frame not in frames:
+                raise ViewerError(f"--frame {frame}: no scene mesh; frames: {frames[0]}..{frames[-1]}")
+            interactive(args.run, frames, frame, cameras)
+            return 0
+        path = args.screenshot or args.run / "report" / f"view_{frame:06d}.png"
+        screenshot(frame_geometry(args.run, frame, cameras), path, (width, height))
+    except ViewerError as error:
+        raise UserFacingError(str(error)) from error
+    print(f"no display: rendered offscreen instead of a window -> {path}" if args.screenshot is None else f"wrote {path}")
+    return 0

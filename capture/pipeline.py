@@ -1,0 +1,647 @@
+"""The reconstruction pipeline: rig -> body -> masks -> per-person meshes -> fusion -> scene meshes -> report.
+
+    from capture.pipeline import ReconstructConfig, reconstruct
+    result = reconstruct(ReconstructConfig(rig=Path("capture/rig.yaml"), out=Path("RUN")))
+
+Stages and outputs (docs/pipeline.md; the run folder layout of docs/ARCHITECTURE.md):
+
+    keypoints  RUN/keypoints/<cam>/<frame:06d>.json   only when the capture has no 2D keypoints (`capture keypoints`)
+    body       RUN/body/<frame:06d>.json              `capture body` (association, tracking, body fit)
+    segment    RUN/masks/<cam>/<frame:06d>.png        segmentation.segment_run
+    implicit   RUN/meshes/<frame:06d>/person_<id>.ply capture.person_frame, one task per person-frame, on an executor
+    fusion     RUN/fused/<frame:06d>/person_<id>.ply  fusion.stage.fuse_run, then coloured like the per-frame meshes
+    scene      RUN/scene/<frame:06d>.ply              every person of a frame in one mesh, world coordinates
+    report     RUN/report/index.html                  capture.report
+    RUN/run.json                                      settings, versions, per-stage status and timings, history
+
+Resume: every stage skips work whose output exists unless `force`; every file is written atomically (temp file +
+rename), so a killed run leaves finished files or none. Before a stage runs, its existing outputs are checked
+(readable PLY / PNG / JSON); an unreadable one is renamed to `<name>.corrupt` and redone. A run folder made with
+other settings (method, model, resolution, fusion, body fit) is refused unless `force`, so results of different
+settings never mix. A failing person-frame does not stop the others; the stage then fails naming them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from calibration.atomic import atomic_write_text
+from calibration.rig import FrameRange, Rig
+from capture.person_frame import (
+    METHODS,
+    PersonFrameResult,
+    PersonFrameTask,
+    empty_marker_path,
+    mesh_path,
+    reconstruct_person_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+WEIGHTS_DIR = REPOSITORY / "implicit" / "weights"
+"""Shipped checkpoints: implicit/weights/<config>.pt (with a record of how they were trained)."""
+MODEL_PRESETS = ("small", "full")
+STAGES = ("keypoints", "body", "segment", "implicit", "fusion", "scene", "report")
+RUN_FORMAT = "multicap.run"
+
+
+class PipelineError(ValueError):
+    """A run that cannot go on; the message names the file, field or flag and what to do."""
+
+
+@dataclass(frozen=True)
+class ReconstructConfig:
+    """Settings of `capture reconstruct` (one field per flag)."""
+
+    rig: Path
+    """rig.yaml of the capture (cameras + capture section: images/videos, optional masks and keypoints)"""
+    out: Path
+    """run folder"""
+    frames: str | None = None
+    """START:STOP[:STEP]; default: the rig's frame range"""
+    people: tuple[int, ...] | None = None
+    """track ids to reconstruct; default: everybody"""
+    resolution: int = 256
+    """grid samples along the longest side of a person's box"""
+    model: str = "small"
+    """network weights: small, full (implicit/weights/<name>.pt) or a checkpoint path"""
+    method: str | None = None
+    """network or visual-hull; default: network when the weights exist, else the visual hull"""
+    device: str = "cpu"
+    """torch device of the network"""
+    executor: str = "local"
+    """local or ray"""
+    workers: int = 1
+    """parallel person-frames (local: 1 = in this process)"""
+    ray_address: str | None = None
+    """Ray cluster address (default: start a local Ray)"""
+    fusion: bool = True
+    """temporal fusion of each person's meshes over 3 frames"""
+    force: bool = False
+    """redo every stage's finished work"""
+    keypoint_format: str | None = None
+    """2D keypoint file format (default: the rig's, else openpose)"""
+    layout: str | None = None
+    """keypoint layout of OpenPose files (default: named in the files, else an error)"""
+    fit_iterations: int = 60
+    """L-BFGS iterations of the body fit"""
+    report_frames: int = 10
+    """at most this many frames (evenly spread) drawn in the report"""
+
+
+@dataclass
+class StageRecord:
+    """One stage of one invocation: status (done, skipped, failed, off), seconds, work done / skipped."""
+
+    status: str = "pending"
+    seconds: float = 0.0
+    done: int = 0
+    skipped: int = 0
+    note: str = ""
+
+
+@dataclass
+class RunResult:
+    """What `reconstruct` produced: frames, people, where the outputs are, per-stage records."""
+
+    run_dir: Path
+    frames: list[int]
+    people: list[int]
+    method: str
+    method_note: str
+    stages: dict[str, StageRecord]
+    scene_meshes: list[Path] = field(default_factory=list)
+    report: Path | None = None
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(record.seconds for record in self.stages.values())
+
+
+class Progress:
+    """Logs `stage: done/total (label), s each, ~s left` at most every `every` seconds and at the end."""
+
+    def __init__(self, stage: str, total: int, every: float = 5.0) -> None:
+        self.stage, self.total, self.every = stage, total, every
+        self.done = 0
+        self.start = self.last = time.perf_counter()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if now - self.last < self.every and self.done < self.total:
+            return
+        self.last = now
+        each = (now - self.start) / self.done
+        logger.info("%s: %d/%d (%s), %.1f s each, ~%.0f s left", self.stage, self.done, self.total, label, each,
+                    each * (self.total - self.done))  # fmt: skip
+
+
+# --- settings -------------------------------------------------------------------------------------------------
+
+
+def parse_frames(text: str | None) -> FrameRange | None:
+    """'START:STOP[:STEP]' (empty parts: 0, open, 1) -> FrameRange; None -> None."""
+    if text is None:
+        return None
+    try:
+        parts = [int(part) if part.strip() else None for part in text.split(":")]
+        if not 1 <= len(parts) <= 3:
+            raise ValueError
+        start, stop, step = (parts + [None, None])[:3]
+        return FrameRange(start or 0, stop, step or 1)
+    except ValueError as error:
+        raise PipelineError(f"--frames: expected START:STOP[:STEP] with integers, got {text!r}") from error
+
+
+def resolve_model(model: str) -> Path:
+    """--model small|full|PATH -> the checkpoint file; PipelineError saying how to get one when it is missing."""
+    if model in MODEL_PRESETS:
+        path = WEIGHTS_DIR / f"{model}.pt"
+        if not path.is_file():
+            raise PipelineError(
+                f"--model {model}: no trained weights at {path} (none are shipped yet); train them with "
+                f"`capture train --config {model} --data SYNTHETIC_CAPTURES --out DIR` and pass --model DIR, "
+                "or use --method visual-hull"
+            )  # fmt: skip
+        return path
+    path = Path(model)
+    if path.is_dir():
+        path = path / "latest.pt"
+    if not path.is_file():
+        raise PipelineError(f"--model {model}: expected small, full or a checkpoint file (or a folder with latest.pt); "
+                            f"{path} does not exist")  # fmt: skip
+    return path
+
+
+def choose_method(config: ReconstructConfig) -> tuple[str, Path | None, str]:
+    """(method, checkpoint or None, note for the user) from --method and --model."""
+    if config.method is not None and config.method not in METHODS:
+        raise PipelineError(f"--method: expected one of {', '.join(METHODS)}, got {config.method!r}")
+    if config.method == "visual-hull":
+        return "visual-hull", None, "visual hull of the masks (--method visual-hull)"
+    if config.method == "network":
+        return "network", resolve_model(config.model), f"network {config.model}"
+    try:
+        path = resolve_model(config.model)
+    except PipelineError as error:
+        return "visual-hull", None, f"falling back to the visual hull of the masks: {error}"
+    return "network", path, f"network {config.model} ({path})"
+
+
+def _settings(config: ReconstructConfig, method: str, model_path: Path | None) -> dict:
+    """The settings that change outputs already on disk: a run folder holds the results of one such set."""
+    return {
+        "method": method, "model": str(model_path) if model_path else None, "resolution": config.resolution,
+        "fusion": config.fusion, "fit_iterations": config.fit_iterations,
+    }  # fmt: skip
+
+
+def _versions() -> dict:
+    import importlib.metadata as metadata
+
+    from capture import __version__
+
+    versions = {"multicap": __version__, "python": platform.python_version()}
+    for package in ("numpy", "torch", "open3d", "opencv-contrib-python", "taichi", "trimesh", "PyMCubes"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True, timeout=5)
+        versions["git"] = commit.stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        versions["git"] = None
+    return versions
+
+
+# --- run.json ---------------------------------------------------------------------------------------------------
+
+
+class RunRecord:
+    """RUN/run.json: written at the start, after every stage and at the end (atomically)."""
+
+    def __init__(self, run_dir: Path, config: ReconstructConfig, settings: dict, versions: dict) -> None:
+        self.path = run_dir / "run.json"
+        previous = self.read(self.path)
+        if previous and previous.get("settings") != settings and not config.force:
+            changed = {k: (previous.get("settings", {}).get(k), v) for k, v in settings.items()
+                       if previous.get("settings", {}).get(k) != v}  # fmt: skip
+            raise PipelineError(
+                f"{run_dir}: this run folder was made with other settings "
+                + ", ".join(f"{k} {old!r} (now {new!r})" for k, (old, new) in changed.items())
+                + "; pass --force to redo it with the new ones, or choose another --out"
+            )
+        history = previous.get("history", []) if previous else []
+        if previous:
+            history.append({key: previous.get(key) for key in ("started", "finished", "status", "stages")})
+        self.document = {
+            "format": RUN_FORMAT, "version": 1, "status": "running",
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "finished": None,
+            "settings": settings,
+            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+            "versions": versions, "stages": {}, "frames": [], "people": [], "outputs": {}, "history": history,
+        }  # fmt: skip
+        self.write()
+
+    @staticmethod
+    def read(path: Path) -> dict | None:
+        """The run.json document, or None when absent; an unreadable one is kept aside as run.json.corrupt."""
+        if not path.is_file():
+            return None
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(document, dict) or document.get("format") != RUN_FORMAT:
+                raise ValueError(f"field 'format': expected {RUN_FORMAT!r}")
+            return document
+        except (OSError, ValueError) as error:
+            logger.warning("%s: unreadable (%s); kept as %s.corrupt, starting a new record", path, error, path.name)
+            path.replace(path.with_name(path.name + ".corrupt"))
+            return None
+
+    def update(self, **fields) -> None:
+        self.document.update(fields)
+        self.write()
+
+    def stage(self, name: str, record: StageRecord) -> None:
+        self.document["stages"][name] = asdict(record)
+        self.write()
+
+    def write(self) -> None:
+        atomic_write_text(self.path, json.dumps(self.document, indent=1))
+
+
+# --- validation of existing outputs -------------------------------------------------------------------------------
+
+
+def _readable(path: Path) -> bool:
+    """Whether an existing output file can be read back (PLY, PNG or JSON)."""
+    try:
+        if path.suffix == ".ply":
+            from render import load_mesh
+
+            load_mesh(path)
+        elif path.suffix == ".png":
+            import cv2
+
+            if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
+                return False
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        return True
+    except Exception:  # any failure to read means the file cannot be trusted
+        return False
+
+
+def quarantine_unreadable(paths: list[Path]) -> list[Path]:
+    """Rename every existing but unreadable file to `<name>.corrupt` (kept, never deleted); returns them."""
+    bad = [path for path in paths if path.is_file() and not _readable(path)]
+    for path in bad:
+        logger.warning("%s is unreadable (truncated or corrupt); kept as %s.corrupt and redone", path, path.name)
+        path.replace(path.with_name(path.name + ".corrupt"))
+    return bad
+
+
+def remove_stale_temporaries(run_dir: Path) -> int:
+    """Delete the temp files (`.<name>.<random>.tmp`, calibration.atomic) a killed run left; returns how many.
+    One run at a time per run folder: a second process writing into the same folder is not supported."""
+    stale = [path for path in run_dir.rglob(".*.tmp") if path.is_file()]
+    for path in stale:
+        path.unlink()
+    if stale:
+        logger.info("removed %d temporary file(s) left by an interrupted run", len(stale))
+    return len(stale)
+
+
+# --- stages ---------------------------------------------------------------------------------------------------
+
+
+def _run_command(module_name: str, argv: list[str]) -> int:
+    """Run another `capture` subcommand in this process through its own parser (its defaults and checks)."""
+    import argparse
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="capture")
+    module = importlib.import_module(f"capture.commands.{module_name}")
+    module.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args([module_name, *argv])
+    return int(args.func(args) or 0)
+
+
+def _keypoint_argv(rig: Rig, config: ReconstructConfig) -> tuple[list[str], bool]:
+    """Arguments of `capture body` for the keypoints, and whether `capture keypoints` must detect them first."""
+    layout = rig.layout
+    has_keypoints = layout is not None and layout.keypoints is not None
+    if not has_keypoints:
+        if layout is None or (layout.images is None and layout.videos is None):
+            raise PipelineError(f"{rig.source}: the capture section names neither keypoints nor images/videos; "
+                                "nothing to reconstruct from")  # fmt: skip
+        return ["--keypoints", str(config.out / "keypoints"), "--keypoint-format", "openpose", "--layout",
+                config.layout or "body25"], True  # fmt: skip
+    fmt = config.keypoint_format or layout.keypoint_format or "openpose"
+    argv = ["--keypoint-format", fmt]
+    keypoint_layout = config.layout
+    if keypoint_layout is None and fmt == "openpose":
+        keypoint_layout = _layout_named_in_files(rig)
+        if keypoint_layout is None:
+            raise PipelineError(f"{layout.keypoints}: OpenPose files do not name their layout; pass --layout "
+                                "body25 (or body25b, coco18, ...)")  # fmt: skip
+    if keypoint_layout is not None:
+        argv += ["--layout", keypoint_layout]
+    return argv, False
+
+
+def _layout_named_in_files(rig: Rig) -> str | None:
+    """The top-level 'layout' of the first keypoint file (this project's synthetic captures name it)."""
+    for camera in rig:
+        folder = rig.layout.keypoint_dir(camera.name)
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                value = json.loads(path.read_text(encoding="utf-8")).get("layout")
+            except (OSError, ValueError, AttributeError):
+                return None
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _selected_frames(rig: Rig, config: ReconstructConfig) -> list[int] | None:
+    """Frames of --frames (or the rig's range) when they can be listed without data, else None."""
+    frame_range = parse_frames(config.frames) or (rig.layout.frames if rig.layout else None)
+    if frame_range is None or frame_range.stop is None:
+        return None
+    return list(frame_range.frames())
+
+
+def _body_frames(run_dir: Path, config: ReconstructConfig) -> list[int]:
+    from body.capture_io import finished_frames
+
+    frame_range = parse_frames(config.frames)
+    available = sorted(finished_frames(run_dir))
+    if frame_range is None:
+        return available
+    selected = set(frame_range.frames(available[-1] + 1 if available else 0))
+    return [frame for frame in available if frame in selected]
+
+
+def stage_keypoints(rig: Rig, config: ReconstructConfig, needed: bool) -> StageRecord:
+    if not needed:
+        return StageRecord("off", note="the capture has 2D keypoints")
+    argv = ["--rig", str(config.rig), "--out", str(config.out)]
+    argv += ["--frames", config.frames] if config.frames else []
+    argv += ["--force"] if config.force else []
+    quarantine_unreadable(sorted((config.out / "keypoints").glob("*/*.json")))
+    _run_command("keypoints", argv)
+    return StageRecord("done", note="offline BlazePose (capture keypoints)")
+
+
+def stage_body(rig: Rig, config: ReconstructConfig, keypoint_argv: list[str]) -> StageRecord:
+    quarantine_unreadable(sorted((config.out / "body").glob("*.json")))
+    wanted = _selected_frames(rig, config)
+    from body.capture_io import finished_frames
+
+    done = finished_frames(config.out)
+    if wanted is not None and not config.force and set(wanted) <= done:
+        return StageRecord("skipped", skipped=len(wanted))
+    argv = ["--rig", str(config.rig), "--out", str(config.out), *keypoint_argv,
+            "--fit-iterations", str(config.fit_iterations)]  # fmt: skip
+    argv += ["--frames", config.frames] if config.frames else []
+    argv += ["--force"] if config.force else []
+    _run_command("body", argv)
+    after = finished_frames(config.out)
+    return StageRecord("done", done=len(after - done) if not config.force else len(after), skipped=len(done))
+
+
+def stage_segment(rig: Rig, config: ReconstructConfig, frames: list[int]) -> StageRecord:
+    from segmentation import SegmentationError, segment_run
+    from segmentation.labels import label_path
+
+    labels = [label_path(config.out / "masks" / camera.name, frame) for frame in frames for camera in rig]
+    quarantine_unreadable(labels + sorted((config.out / "masks").glob("*/*_occluded_*.png")))
+    try:
+        summary = segment_run(rig, config.out, parse_frames(config.frames), force=config.force)
+    except SegmentationError as error:
+        raise PipelineError(str(error)) from error
+    return StageRecord("done" if summary.done else "skipped", done=len(summary.done), skipped=len(summary.skipped),
+                       note=f"foreground source: {summary.source}")  # fmt: skip
+
+
+def frame_people(run_dir: Path, frames: list[int], people: tuple[int, ...] | None) -> dict[int, list[int]]:
+    """{frame: track ids} of the body stage's files, restricted to `people` when given."""
+    from body.capture_io import body_frame_path, read_body_frame
+
+    result = {}
+    for frame in frames:
+        _, entries = read_body_frame(body_frame_path(run_dir, frame))
+        result[frame] = [entry.id for entry in entries if people is None or entry.id in people]
+    return result
+
+
+def _person_frame_done(run_dir: Path, frame: int, person: int) -> bool:
+    return mesh_path(run_dir, frame, person).is_file() or empty_marker_path(run_dir, frame, person).is_file()
+
+
+def stage_implicit(
+    config: ReconstructConfig, people: dict[int, list[int]], method: str, model_path: Path | None,
+    task_function: Callable[[PersonFrameTask], PersonFrameResult] = reconstruct_person_frame,
+) -> tuple[StageRecord, list[PersonFrameResult]]:  # fmt: skip
+    """Every person-frame on the executor; finished ones skipped; failures reported after the others finish."""
+    from capture.executors import ExecutorError, make_executor
+
+    pairs = [(frame, person) for frame, ids in people.items() for person in ids]
+    quarantine_unreadable([mesh_path(config.out, f, p) for f, p in pairs])
+    todo = [(f, p) for f, p in pairs if config.force or not _person_frame_done(config.out, f, p)]
+    record = StageRecord(skipped=len(pairs) - len(todo), note=method)
+    if not todo:
+        record.status = "skipped"
+        return record, []
+    tasks = [PersonFrameTask(str(config.rig), str(config.out), f, p, method, config.resolution,
+                             str(model_path) if model_path else None, config.device) for f, p in todo]  # fmt: skip
+    try:
+        executor = make_executor(config.executor, config.workers, config.ray_address)
+    except ExecutorError as error:
+        raise PipelineError(str(error)) from error
+    progress = Progress("implicit", len(tasks))
+    results, failures = [], []
+    for task, outcome in executor.run(task_function, tasks):
+        label = f"frame {task.frame}, person {task.person}"
+        if isinstance(outcome, BaseException):
+            logger.error("implicit: %s failed: %s", label, outcome)
+            failures.append(f"{label}: {outcome}")
+        else:
+            results.append(outcome)
+        progress.step(label)
+    record.done = len(results)
+    if failures:
+        record.status = "failed"
+        record.note = f"{len(failures)} person-frame(s) failed: " + "; ".join(failures[:5])
+        return record, results
+    record.status = "done"
+    return record, results
+
+
+def _colour_final_meshes(rig: Rig, run_dir: Path, people: dict[int, list[int]]) -> int:
+    """Colour the fused meshes that have no colours yet (fusion re-meshes), like the per-frame ones."""
+    from capture.colors import color_mesh
+    from capture.person_frame import read_images, read_labels
+    from render import load_mesh, save_mesh
+
+    coloured = 0
+    for frame, ids in people.items():
+        paths = {p: run_dir / "fused" / f"{frame:06d}" / f"person_{p}.ply" for p in ids}
+        todo = {p: path for p, path in paths.items() if path.is_file()}
+        meshes = {p: load_mesh(path) for p, path in todo.items()}
+        meshes = {p: mesh for p, mesh in meshes.items() if mesh.colors is None}
+        if not meshes:
+            continue
+        images, labels = read_images(rig, frame), read_labels(rig, run_dir, frame)
+        for person, mesh in meshes.items():
+            allowed = [label.astype(np.int64) == person + 1 for label in labels]
+            save_mesh(todo[person], color_mesh(mesh, list(rig), images, allowed)[0])
+            coloured += 1
+    return coloured
+
+
+def stage_fusion(rig: Rig, config: ReconstructConfig, people: dict[int, list[int]], voxel_size: float) -> StageRecord:
+    if not config.fusion:
+        return StageRecord("off", note="--no-fusion")
+    from body.errors import BodyModelError
+    from fusion import FusionConfig, FusionError
+    from fusion.stage import fuse_run
+
+    quarantine_unreadable(sorted((config.out / "fused").glob("*/person_*.ply")))
+    try:
+        summary = fuse_run(config.out, FusionConfig(voxel_size_m=voxel_size), force=config.force)
+    except (FusionError, BodyModelError) as error:
+        raise PipelineError(f"fusion: {error}") from error
+    coloured = _colour_final_meshes(rig, config.out, people)
+    return StageRecord("done" if summary.fused + summary.copied else "skipped", done=summary.fused + summary.copied,
+                       skipped=summary.skipped, note=f"voxel {voxel_size * 1000:.1f} mm; {coloured} meshes coloured")  # fmt: skip
+
+
+def final_mesh_path(run_dir: Path, frame: int, person: int, fusion: bool) -> Path:
+    """The fused mesh when fusion is on and it exists, else the per-frame one."""
+    fused = Path(run_dir) / "fused" / f"{frame:06d}" / f"person_{person}.ply"
+    return fused if fusion and fused.is_file() else mesh_path(run_dir, frame, person)
+
+
+def scene_path(run_dir: Path, frame: int) -> Path:
+    return Path(run_dir) / "scene" / f"{frame:06d}.ply"
+
+
+def stage_scene(config: ReconstructConfig, people: dict[int, list[int]]) -> tuple[StageRecord, list[Path]]:
+    """RUN/scene/<frame>.ply: the frame's final person meshes concatenated (world coordinates, colours kept)."""
+    from render import Mesh, load_mesh, save_mesh
+
+    record, written = StageRecord(), []
+    quarantine_unreadable([scene_path(config.out, frame) for frame in people])
+    for frame, ids in people.items():
+        path = scene_path(config.out, frame)
+        paths = [final_mesh_path(config.out, frame, p, config.fusion) for p in ids]
+        paths = [p for p in paths if p.is_file()]
+        if not paths:
+            continue
+        written.append(path)
+        if path.is_file() and not config.force:
+            record.skipped += 1
+            continue
+        meshes = [load_mesh(p) for p in paths]
+        offsets = np.cumsum([0] + [m.num_vertices for m in meshes[:-1]])
+        save_mesh(path, Mesh(np.concatenate([m.vertices for m in meshes]),
+                             np.concatenate([m.faces + o for m, o in zip(meshes, offsets)]),
+                             colors=np.concatenate([m.vertex_colors() for m in meshes])))  # fmt: skip
+        record.done += 1
+    record.status = "done" if record.done else "skipped"
+    return record, written
+
+
+# --- the whole run ------------------------------------------------------------------------------------------------
+
+
+def _timed(record_fn: Callable[[], StageRecord | tuple]) -> tuple:
+    start = time.perf_counter()
+    value = record_fn()
+    record, extra = (value, None) if isinstance(value, StageRecord) else value
+    record.seconds = round(time.perf_counter() - start, 3)
+    return record, extra
+
+
+def reconstruct(
+    config: ReconstructConfig,
+    task_function: Callable[[PersonFrameTask], PersonFrameResult] = reconstruct_person_frame,
+) -> RunResult:
+    """Run (or resume) every stage; see the module docstring. Raises PipelineError naming what failed."""
+    from calibration.rig_file import load_rig
+
+    if config.resolution < 8:
+        raise PipelineError(f"--resolution: expected >= 8 grid samples, got {config.resolution}")
+    if config.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise PipelineError("--device cuda: no CUDA device is available; use --device cpu")
+    rig = load_rig(config.rig)
+    method, model_path, note = choose_method(config)
+    logger.info("reconstruct: %s", note)
+    config.out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(config.out)
+    run = RunRecord(config.out, config, _settings(config, method, model_path), _versions())
+    result = RunResult(config.out, [], [], method, note, {})
+
+    def finish(name: str, record: StageRecord) -> None:
+        result.stages[name] = record
+        run.stage(name, record)
+        logger.info("stage %s: %s in %.1f s (%d done, %d skipped)%s", name, record.status, record.seconds,
+                    record.done, record.skipped, f"; {record.note}" if record.note else "")  # fmt: skip
+        if record.status == "failed":
+            run.update(status="failed", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            raise PipelineError(f"stage {name} failed: {record.note}; finished work is kept in {config.out}, "
+                                "rerun the same command to resume")  # fmt: skip
+
+    try:
+        keypoint_argv, detect = _keypoint_argv(rig, config)
+        finish("keypoints", _timed(lambda: stage_keypoints(rig, config, detect))[0])
+        finish("body", _timed(lambda: stage_body(rig, config, keypoint_argv))[0])
+        frames = _body_frames(config.out, config)
+        if not frames:
+            raise PipelineError(f"{config.out / 'body'}: the body stage wrote no frame in --frames {config.frames}")
+        finish("segment", _timed(lambda: stage_segment(rig, config, frames))[0])
+        people = frame_people(config.out, frames, config.people)
+        result.frames = frames
+        result.people = sorted({p for ids in people.values() for p in ids})
+        if config.people is not None and set(config.people) - set(result.people):
+            found = sorted({p for ids in frame_people(config.out, frames, None).values() for p in ids})
+            raise PipelineError(f"--people: no track with id(s) {sorted(set(config.people) - set(result.people))} "
+                                f"in the selected frames; tracks found: {found}")  # fmt: skip
+        if not result.people:
+            raise PipelineError(f"{config.out / 'body'}: nobody was found in frames {frames[0]}..{frames[-1]}")
+        run.update(frames=frames, people=result.people)
+        record, _ = _timed(lambda: stage_implicit(config, people, method, model_path, task_function))
+        finish("implicit", record)
+        voxel = max(2.2 / (config.resolution - 1), 0.005)  # a 2 m person's box at the implicit resolution
+        finish("fusion", _timed(lambda: stage_fusion(rig, config, people, voxel))[0])
+        record, result.scene_meshes = _timed(lambda: stage_scene(config, people))
+        finish("scene", record)
+        from capture.report import write_report
+
+        record, result.report = _timed(lambda: write_report(rig, config, people, run.document))
+        finish("report", record)
+    except Exception:
+        if run.document["status"] == "running":
+            run.update(status="failed", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        raise
+    run.update(status="finished", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               outputs={"meshes": "meshes/", "fused": "fused/" if config.fusion else None, "scene": "scene/",
+                        "report": "report/index.html"})  # fmt: skip
+    return result

@@ -1,0 +1,157 @@
+"""RUN/report/index.html: how well the reconstruction explains the input, per frame and view, and the timings.
+
+Per reported frame (at most `report_frames`, evenly spread over the run) and per view:
+    - an overlay PNG (report/frames/<frame:06d>_<cam>.png): the camera image, the reconstruction's silhouette
+      tinted per person, the fitted bodies' outlines (white);
+    - the silhouette IoU of the reconstruction (all selected people, rendered with the project's rasterizer)
+      against the segmentation's masks, and per person (rendered person p, z-buffered, vs label 1 + p).
+      A label-free quality figure: IoU below LOW_IOU is flagged.
+The numbers are also written to report/iou.json: {"frames": {frame: {camera: {"all": iou, "<id>": iou}}}}.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from calibration.atomic import atomic_write_text, write_png
+from calibration.rig import Rig
+
+logger = logging.getLogger(__name__)
+
+LOW_IOU = 0.7
+"""Silhouette IoU below this is flagged in the report."""
+COLOURS = ((255, 170, 0), (60, 90, 255), (60, 200, 60), (230, 60, 230), (0, 200, 230), (255, 110, 40))
+"""Per person (track id modulo 6), RGB."""
+
+
+def silhouette_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two (H, W) bool masks; 1.0 when both are empty."""
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def report_frames(frames: list[int], count: int) -> list[int]:
+    """At most `count` frames evenly spread over `frames` (first and last included)."""
+    if len(frames) <= count:
+        return list(frames)
+    return [frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, count)]
+
+
+def _body_meshes(run_dir: Path, frame: int, ids: list[int]) -> list:
+    from segmentation.run import read_frame_bodies
+
+    body_ids, meshes = read_frame_bodies(run_dir, frame, {})
+    return [mesh for person, mesh in zip(body_ids, meshes) if person in ids]
+
+
+def _overlay(image: np.ndarray, instance: np.ndarray, ids: list[int], bodies: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB: image darkened, person p's reconstruction tinted, body outlines white."""
+    canvas = (0.6 * image).astype(np.float32)
+    for index, person in enumerate(ids):
+        mask = instance == index
+        colour = np.asarray(COLOURS[person % len(COLOURS)], np.float32)
+        canvas[mask] = 0.45 * canvas[mask] + 0.55 * colour
+    canvas = canvas.astype(np.uint8)
+    if bodies.any():
+        contours, _ = cv2.findContours(bodies.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(canvas, contours, -1, (255, 255, 255), max(1, round(max(canvas.shape[:2]) / 400)))
+    return canvas
+
+
+def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool) -> dict:
+    """{camera: {"all": IoU, "<id>": IoU}} of one frame; writes its overlays to report/frames/."""
+    from capture.person_frame import read_images, read_labels
+    from capture.pipeline import final_mesh_path
+    from render import load_mesh, render
+
+    present = [p for p in ids if final_mesh_path(run_dir, frame, p, fusion).is_file()]
+    meshes = [load_mesh(final_mesh_path(run_dir, frame, p, fusion)) for p in present]
+    labels = read_labels(rig, run_dir, frame)
+    cameras = list(rig)
+    instance = render(meshes, cameras).instance_id if meshes else np.full((len(rig), 1, 1), -1)
+    bodies = _body_meshes(run_dir, frame, ids)
+    body_masks = render(bodies, cameras).mask if bodies else None
+    images = read_images(rig, frame)
+    result = {}
+    for v, camera in enumerate(cameras):
+        label = labels[v].astype(np.int64)
+        wanted = np.isin(label, [p + 1 for p in ids])
+        rendered = instance[v] if meshes else np.full(label.shape, -1)
+        scores = {"all": silhouette_iou(rendered >= 0, wanted)}
+        for index, person in enumerate(present):
+            scores[str(person)] = silhouette_iou(rendered == index, label == person + 1)
+        result[camera.name] = scores
+        body = body_masks[v] if body_masks is not None else np.zeros(label.shape, bool)
+        picture = _overlay(images[v], rendered, present, body)
+        write_png(run_dir / "report" / "frames" / f"{frame:06d}_{camera.name}.png", picture[..., ::-1])
+    return result
+
+
+def _cell(value: float) -> str:
+    flag = ' class="low" title="low: below %.2f"' % LOW_IOU if value < LOW_IOU else ""
+    return f"<td{flag}>{value:.3f}</td>"
+
+
+def _html(rig: Rig, document: dict, people: list[int], ious: dict) -> str:
+    config = document.get("config", {})
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{html.escape(stage.get('status', ''))}</td><td>{stage.get('seconds', 0):.1f}</td>"
+        f"<td>{stage.get('done', 0)}</td><td>{stage.get('skipped', 0)}</td><td>{html.escape(stage.get('note', ''))}</td></tr>"
+        for name, stage in document.get("stages", {}).items()
+    )  # fmt: skip
+    low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>capture reconstruct report</title><style>",
+        "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:0.5em 0}"
+        "td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}td.low{background:#f8b4b4;font-weight:bold}"
+        ".views{display:flex;flex-wrap:wrap;gap:6px}.views figure{margin:0}.views img{width:240px}"
+        "figcaption{font-size:80%;text-align:center}</style></head><body>",
+        "<h1>Reconstruction report</h1>",
+        f"<p>Rig <code>{html.escape(str(config.get('rig')))}</code>, run <code>{html.escape(str(config.get('out')))}</code>; "
+        f"method <b>{html.escape(str(document.get('settings', {}).get('method')))}</b>; {len(rig)} views; "
+        f"people {people}; frames {document.get('frames', [])[:1]}..{document.get('frames', [])[-1:]} "
+        f"({len(document.get('frames', []))}).</p>",
+        f"<p>Silhouette IoU of the reconstruction against the segmentation's masks, per view (all people) and per "
+        f"person; cells below {LOW_IOU} are <span style='background:#f8b4b4'>flagged</span> ({low} view(s) of "
+        f"{sum(len(f) for f in ious.values())}). Overlays: reconstruction tinted per person, fitted bodies outlined "
+        "in white.</p>",
+        "<h2>Timings</h2><table><tr><th>stage</th><th>status</th><th>seconds</th><th>done</th><th>skipped</th>"
+        f"<th>note</th></tr>{rows}</table>",
+    ]  # fmt: skip
+    for frame, scores in ious.items():
+        parts.append(f"<h2>Frame {frame}</h2><table><tr><th>view</th><th>all</th>"
+                     + "".join(f"<th>person {p}</th>" for p in people) + "</tr>")  # fmt: skip
+        for camera, values in scores.items():
+            cells = "".join(_cell(values[str(p)]) if str(p) in values else "<td>-</td>" for p in people)
+            parts.append(f"<tr><td>{html.escape(camera)}</td>{_cell(values['all'])}{cells}</tr>")
+        parts.append("</table>")
+        parts.append("<div class='views'>")
+        for camera, values in scores.items():
+            parts.append(f"<figure><img src='frames/{frame:06d}_{html.escape(camera)}.png' alt='{html.escape(camera)}'>"
+                         f"<figcaption>{html.escape(camera)}: IoU {values['all']:.3f}</figcaption></figure>")  # fmt: skip
+        parts.append("</div>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(rig: Rig, config, people: dict[int, list[int]], document: dict):
+    """Write RUN/report/index.html and iou.json for the run (module docstring); returns (StageRecord, path)."""
+    from capture.pipeline import StageRecord
+
+    run_dir = Path(config.out)
+    frames = sorted(people)
+    drawn = report_frames(frames, config.report_frames)
+    ious = {frame: frame_ious(rig, run_dir, frame, people[frame], config.fusion) for frame in drawn}
+    everyone = sorted({p for ids in people.values() for p in ids})
+    out = run_dir / "report"
+    atomic_write_text(out / "iou.json", json.dumps({"low_iou": LOW_IOU, "frames": {str(f): v for f, v in ious.items()}}, indent=1))
+    atomic_write_text(out / "index.html", _html(rig, document, everyone, ious))
+    low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
+    mean = float(np.mean([s["all"] for frame in ious.values() for s in frame.values()])) if ious else float("nan")
+    return StageRecord("done", done=len(drawn), note=f"mean silhouette IoU {mean:.3f}, {low} view(s) flagged"), out / "index.html"

@@ -1,0 +1,157 @@
+"""Open3D viewer of a run: the scene meshes (vertex colours) and the camera frusta, frame by frame.
+
+    capture view RUN [--frame F] [--screenshot out.png]
+
+Interactive (a display is available and no --screenshot): a window with the frame's meshes and the rig's
+frusta; keys N / P step to the next / previous frame, SPACE plays the sequence. Headless (--screenshot, or no
+display): Open3D's OffscreenRenderer draws one frame to a PNG. The frame's meshes and the frusta (thin boxes
+along the frustum edges) are merged into ONE triangle mesh with vertex colours first: a scene with several
+geometries hung render_to_image on this machine's software renderer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from calibration.camera import Camera
+from render.mesh import Mesh
+
+logger = logging.getLogger(__name__)
+
+FRUSTUM_COLOR = (0.15, 0.15, 0.15)
+FRUSTUM_DEPTH_M = 0.4
+"""Distance of the drawn image plane in front of each camera, metres."""
+
+
+class ViewerError(ValueError):
+    """A run folder or frame that cannot be shown; the message names it."""
+
+
+def scene_frames(run_dir: Path) -> list[int]:
+    """Frames with a scene mesh RUN/scene/<frame:06d>.ply."""
+    folder = Path(run_dir) / "scene"
+    return sorted(int(p.stem) for p in folder.glob("*.ply") if p.stem.isdigit()) if folder.is_dir() else []
+
+
+def frustum_corners(camera: Camera, depth: float = FRUSTUM_DEPTH_M) -> np.ndarray:
+    """(5, 3) world points: the camera centre and the image corners at `depth` metres (distortion ignored)."""
+    corners = np.array([[0, 0], [camera.width - 1, 0], [camera.width - 1, camera.height - 1], [0, camera.height - 1]], float)
+    rays = np.linalg.solve(camera.K, np.c_[corners, np.ones(4)].T).T * depth  # camera frame, z = depth
+    return np.vstack([camera.center, (rays - camera.t) @ camera.R])  # x_world = R^T (x_cam - t)
+
+
+def frustum_mesh(cameras: list[Camera], radius: float = 0.008) -> Mesh:
+    """The frusta's 8 edges per camera as thin square tubes, one Mesh (FRUSTUM_COLOR)."""
+    edges = [(0, 1), (0, 2), (0, 3), (0, 4), (1, 2), (2, 3), (3, 4), (4, 1)]
+    vertices, faces = [], []
+    box = np.array([[0, 1, 2], [0, 2, 3], [4, 6, 5], [4, 7, 6], [0, 4, 5], [0, 5, 1], [1, 5, 6], [1, 6, 2],
+                    [2, 6, 7], [2, 7, 3], [3, 7, 4], [3, 4, 0]])  # fmt: skip
+    for camera in cameras:
+        points = frustum_corners(camera)
+        for a, b in edges:
+            axis = points[b] - points[a]
+            helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 * np.linalg.norm(axis) else np.array([1.0, 0, 0])
+            u = np.cross(axis, helper)
+            u *= radius / np.linalg.norm(u)
+            w = np.cross(axis, u)
+            w *= radius / np.linalg.norm(w)
+            ring = np.array([u + w, u - w, -u - w, -u + w])
+            faces.append(box + sum(len(v) for v in vertices))
+            vertices.append(np.vstack([points[a] + ring, points[b] + ring]))
+    vertices = np.vstack(vertices)
+    return Mesh(vertices, np.vstack(faces), colors=np.tile(FRUSTUM_COLOR, (len(vertices), 1)))
+
+
+def merge(meshes: list[Mesh]) -> Mesh:
+    """One mesh holding all `meshes` (vertex colours kept, DEFAULT_COLOR where a mesh has none)."""
+    offsets = np.cumsum([0] + [m.num_vertices for m in meshes[:-1]])
+    return Mesh(np.vstack([m.vertices for m in meshes]), np.vstack([m.faces + o for m, o in zip(meshes, offsets)]),
+                colors=np.vstack([m.vertex_colors() for m in meshes]))  # fmt: skip
+
+
+def _to_open3d(mesh: Mesh):
+    import open3d as o3d
+
+    # Open3D wants writeable, contiguous arrays; Mesh's are read-only
+    result = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(np.array(mesh.vertices, np.float64)),
+                                       o3d.utility.Vector3iVector(np.array(mesh.faces, np.int32)))
+    result.vertex_colors = o3d.utility.Vector3dVector(np.array(mesh.vertex_colors(), np.float64))
+    result.compute_vertex_normals()
+    return result
+
+
+def frame_geometry(run_dir: Path, frame: int, cameras: list[Camera] | None) -> Mesh:
+    """The frame's scene mesh merged with the frusta (when cameras are given)."""
+    from render import load_mesh
+
+    path = Path(run_dir) / "scene" / f"{frame:06d}.ply"
+    if not path.is_file():
+        frames = scene_frames(run_dir)
+        raise ViewerError(f"{path}: no scene mesh for frame {frame}; frames with one: "
+                          f"{frames[:10]}{' ...' if len(frames) > 10 else ''}")  # fmt: skip
+    meshes = [load_mesh(path)]
+    if cameras:
+        meshes.append(frustum_mesh(cameras))
+    return merge(meshes)
+
+
+def screenshot(mesh: Mesh, path: Path, size: tuple[int, int] = (960, 720), look_from: np.ndarray | None = None) -> Path:
+    """Render `mesh` offscreen (Open3D OffscreenRenderer, lit, white background) to the PNG `path`."""
+    import open3d as o3d
+
+    renderer = o3d.visualization.rendering.OffscreenRenderer(*size)
+    material = o3d.visualization.rendering.MaterialRecord()
+    material.shader = "defaultLit"
+    renderer.scene.set_background([1.0, 1.0, 1.0, 1.0])
+    renderer.scene.add_geometry("run", _to_open3d(mesh), material)
+    low, high = mesh.vertices.min(0), mesh.vertices.max(0)
+    centre = 0.5 * (low + high)
+    eye = look_from if look_from is not None else centre + np.array([0.0, -1.0, 0.45]) * 0.75 * np.linalg.norm(high - low)
+    renderer.setup_camera(50.0, centre, eye, [0.0, 0.0, 1.0])
+    image = renderer.render_to_image()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not o3d.io.write_image(str(path), image):
+        raise ViewerError(f"{path}: Open3D could not write the screenshot")
+    return path
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def interactive(run_dir: Path, frames: list[int], start: int, cameras: list[Camera] | None) -> None:
+    """A window showing one frame at a time; N / P next / previous frame, SPACE play / pause."""
+    import open3d as o3d
+
+    state = {"index": frames.index(start), "playing": False}
+    vis = o3d.visualization.VisualizerWithKeyCallback()
+    vis.create_window(window_name=f"capture view {run_dir}")
+    geometry = _to_open3d(frame_geometry(run_dir, start, cameras))
+    vis.add_geometry(geometry)
+
+    def show(index: int) -> bool:
+        state["index"] = index % len(frames)
+        fresh = _to_open3d(frame_geometry(run_dir, frames[state["index"]], cameras))
+        geometry.vertices, geometry.triangles = fresh.vertices, fresh.triangles
+        geometry.vertex_colors, geometry.vertex_normals = fresh.vertex_colors, fresh.vertex_normals
+        vis.update_geometry(geometry)
+        logger.info("frame %d", frames[state["index"]])
+        return True
+
+    def toggle(_) -> bool:
+        state["playing"] = not state["playing"]
+        return False
+
+    def animate(_) -> bool:
+        return show(state["index"] + 1) if state["playing"] else False
+
+    vis.register_key_callback(ord("N"), lambda _: show(state["index"] + 1))
+    vis.register_key_callback(ord("P"), lambda _: show(state["index"] - 1))
+    vis.register_key_callback(ord(" "), toggle)
+    vis.register_animation_callback(animate)
+    vis.run()
+    vis.destroy_window()
