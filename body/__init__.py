@@ -20,7 +20,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from body.errors import BodyModelError, SmplxModelNotFoundError
-from body.fitting import FitConfig, FitResult, Keypoints3DTerm, KeypointTerm, fit_body, fit_keypoints3d
+from body.fitting import FitConfig, FitResult, Keypoints2DTerm, Keypoints3DTerm, KeypointTerm, fit_body, fit_keypoints3d
 from body.keypoint_layouts import LAYOUTS, KeypointLayout, convert_keypoints, get_layout, mapping_matrix
 from body.model import BodyModel, BodyOutput
 from body.params import BodyParams, load_params, save_params
@@ -64,6 +64,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "AnnyBody", "SmplxBody", "BodyModel", "BodyOutput", "BodyParams", "BodyModelError", "SmplxModelNotFoundError",
-    "create_body", "shared_body", "FitConfig", "FitResult", "KeypointTerm", "Keypoints3DTerm", "fit_body", "fit_keypoints3d",
+    "create_body", "shared_body", "FitConfig", "FitResult", "KeypointTerm", "Keypoints2DTerm", "Keypoints3DTerm", "fit_body", "fit_keypoints3d",
     "LAYOUTS", "KeypointLayout", "get_layout", "convert_keypoints", "mapping_matrix", "load_params", "save_params",
 ]  # fmt: skip

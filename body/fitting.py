@@ -1,10 +1,11 @@
 """Fit body parameters to keypoints for many people x frames at once.
 
 One shape per person (shared over its frames), one pose / rotation / translation per frame; pose and shape
-priors and temporal smoothness; the data terms are pluggable (:class:`KeypointTerm`): 3D keypoints here, 2D
-reprojections later. Optimiser: L-BFGS (strong Wolfe), first on global rotation and translation, then on
-everything. Global rotation and translation start from a weighted Kabsch alignment of the mean body's
-keypoints to each frame's targets (needs 3D targets; without them, from ``init``).
+priors and temporal smoothness; the data terms are pluggable (:class:`KeypointTerm`): 3D keypoints
+(:class:`Keypoints3DTerm`) and robust 2D reprojections in calibrated views (:class:`Keypoints2DTerm`).
+Optimiser: L-BFGS (strong Wolfe), first on global rotation and translation, then on everything. Global
+rotation and translation start from a weighted Kabsch alignment of the mean body's keypoints to each frame's
+targets (needs 3D targets; without them, from ``init``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from body.errors import BodyModelError
 from body.model import BodyModel
 from body.params import BodyParams
 from body.priors import joint_angle_limits, pose_prior, shape_prior, temporal_smoothness
+from calibration.geometry import project_points
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,44 @@ class Keypoints3DTerm:
     def __call__(self, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         residual = (keypoints - self.target).square().sum(-1).add(1e-12).sqrt()
         loss = (self.confidence * (residual / self.sigma).square()).sum() / self.confidence.sum().clamp_min(1e-9)
+        return self.weight * loss, residual
+
+
+class Keypoints2DTerm:
+    """Confidence-weighted robust reprojection error of the keypoints in V calibrated views.
+
+    Per observation, with r the pixel distance between the projected keypoint and the detection, the cost is
+    ``(r / sigma_px)^2 * robust_px^2 / (r^2 + robust_px^2)`` (Geman-McClure): quadratic below ``robust_px``,
+    saturating at ``(robust_px / sigma_px)^2`` above it, so outlier detections pull with a bounded force.
+
+    Args:
+        cameras: V cameras (``calibration.geometry.CameraTensors`` of leading shape (V,)).
+        pixels: (P, T, V, K, 2) detections, pixels (distorted, as detected). confidence: (P, T, V, K), 0 = none.
+        sigma_px: reprojection error that costs 1. robust_px: scale of the robust loss. weight: multiplier.
+    Residuals: (P, T, K) confidence-weighted mean pixel distance over the views observing the keypoint (0 if none).
+    """
+
+    def __init__(self, cameras, pixels: torch.Tensor, confidence: torch.Tensor, sigma_px: float = 4.0,
+                 robust_px: float = 20.0, weight: float = 1.0):  # fmt: skip
+        if pixels.dim() != 5 or pixels.shape[-1] != 2 or confidence.shape != pixels.shape[:-1]:
+            raise BodyModelError(
+                f"Keypoints2DTerm: expected pixels (P, T, V, K, 2) and confidence (P, T, V, K), got "
+                f"{tuple(pixels.shape)} and {tuple(confidence.shape)}"
+            )
+        if len(cameras) != pixels.shape[2]:
+            raise BodyModelError(f"Keypoints2DTerm: {len(cameras)} cameras for {pixels.shape[2]} views of pixels")
+        self.cameras = cameras.to(dtype=pixels.dtype, device=pixels.device)
+        self.pixels, self.confidence = pixels, confidence
+        self.sigma_px, self.robust_px, self.weight = sigma_px, robust_px, weight
+
+    def __call__(self, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cams = self.cameras
+        projected = project_points(keypoints.unsqueeze(-3), cams.K, cams.dist, cams.R, cams.t)  # (P, T, V, K, 2)
+        distance2 = (projected - self.pixels).square().sum(-1)  # (P, T, V, K)
+        robust = distance2 / self.sigma_px**2 * self.robust_px**2 / (distance2 + self.robust_px**2)
+        loss = (self.confidence * robust).sum() / self.confidence.sum().clamp_min(1e-9)
+        distance = distance2.add(1e-12).sqrt()
+        residual = (self.confidence * distance).sum(2) / self.confidence.sum(2).clamp_min(1e-9)
         return self.weight * loss, residual
 
 
