@@ -20,7 +20,6 @@ from the MultiHuman release; `write_bench_scene` writes one scene from meshes (u
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -166,7 +165,6 @@ def _read_views(folder: Path, cameras: Sequence[Camera], frame: int, flags: int)
     return np.stack([cv2.imread(str(p), flags) for p in paths])
 
 
-@functools.lru_cache(maxsize=2)
 def bodies_from_params(params, model: str, rows: dict[int, tuple]) -> dict[int, BodyInfo]:
     """Bodies evaluated from parameters: `rows` maps person id -> index into params' batch (e.g. (p, t)).
 

@@ -172,3 +172,20 @@ def test_multihuman_release_is_rendered_into_a_benchmark(tmp_path):
     assert (data.labels == OBJECT_LABEL).any()  # the crate, and only the crate, became an object
     objects = json.loads((scenes[0].path / "gt" / "scene.json").read_text())
     assert objects["release_scene"] == "scene_07"
+
+
+def test_bodies_from_parameters_pick_the_right_person_and_frame():
+    import torch
+
+    from body import shared_body
+    from multihuman_eval.benchmark import bodies_from_params
+
+    body = shared_body("anny")
+    params = body.neutral_params((2, 3))  # 2 people x 3 frames
+    params = type(params)(shape=params.shape, pose_aa=params.pose_aa, global_rot_aa=params.global_rot_aa,
+                          transl=params.transl + torch.tensor([[[0.0, 0.0, 0.0]], [[1.5, 0.0, 0.0]]]))  # fmt: skip
+    bodies = bodies_from_params(params, "anny", {7: (1, 2), 3: (0, 0)})
+    assert sorted(bodies) == [3, 7]
+    shift = bodies[7].mesh.vertices.mean(0) - bodies[3].mesh.vertices.mean(0)
+    assert np.allclose(shift, [1.5, 0.0, 0.0], atol=1e-4)
+    assert bodies[7].surface.rest_vertices.shape == bodies[7].mesh.vertices.shape
