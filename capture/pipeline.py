@@ -49,8 +49,6 @@ from capture.person_frame import (
 logger = logging.getLogger(__name__)
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-WEIGHTS_DIR = REPOSITORY / "implicit" / "weights"
-"""Shipped checkpoints: implicit/weights/<config>.pt (with a record of how they were trained)."""
 MODEL_PRESETS = ("small", "full")
 STAGES = ("keypoints", "body", "segment", "implicit", "fusion", "scene", "report")
 RUN_FORMAT = "multicap.run"
@@ -168,7 +166,9 @@ def parse_frames(text: str | None) -> FrameRange | None:
 def resolve_model(model: str) -> Path:
     """--model small|full|PATH -> the checkpoint file; PipelineError saying how to get one when it is missing."""
     if model in MODEL_PRESETS:
-        path = WEIGHTS_DIR / f"{model}.pt"
+        from implicit.training import SHIPPED_WEIGHTS_DIR
+
+        path = SHIPPED_WEIGHTS_DIR / f"{model}.pt"
         if not path.is_file():
             raise PipelineError(
                 f"--model {model}: no trained weights at {path} (none are shipped yet); train them with "
@@ -577,6 +577,19 @@ def _timed(record_fn: Callable[[], StageRecord | tuple]) -> tuple:
     return record, extra
 
 
+def stage_error_message(name: str, error: Exception, run_dir: Path) -> str:
+    """What the user reads when stage `name` raised `error`: this project's errors (ValueError subclasses that name
+    the file or field) as they are, anything else as a crash with its type; both say that finished work is kept."""
+    from capture.cli import UserFacingError
+
+    if isinstance(error, PipelineError):
+        return str(error)
+    kept = f"finished work is kept in {run_dir}; rerun the same command to resume"
+    if isinstance(error, (ValueError, UserFacingError)) and type(error) is not ValueError:
+        return f"stage {name} failed: {error}; {kept}"
+    return f"stage {name} crashed: {type(error).__name__}: {error} (run with -v for the traceback); {kept}"
+
+
 def reconstruct(
     config: ReconstructConfig,
     task_function: Callable[[PersonFrameTask], PersonFrameResult] = reconstruct_person_frame,
@@ -609,14 +622,27 @@ def reconstruct(
             raise PipelineError(f"stage {name} failed: {record.note}; finished work is kept in {config.out}, "
                                 "rerun the same command to resume")  # fmt: skip
 
+    def stage(name: str, work: Callable[[], StageRecord | tuple]):
+        """Run, time and record one stage; any error becomes a PipelineError naming the stage (no deep traceback)."""
+        try:
+            record, extra = _timed(work)
+        except Exception as error:
+            logger.debug("stage %s failed", name, exc_info=True)
+            message = stage_error_message(name, error, config.out)
+            result.stages[name] = StageRecord("failed", note=message)
+            run.stage(name, result.stages[name])
+            run.update(status="failed", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            raise PipelineError(message) from error
+        finish(name, record)
+        return extra
+
     try:
         keypoint_argv, detect = _keypoint_argv(rig, config)
-        finish("keypoints", _timed(lambda: stage_keypoints(rig, config, detect))[0])
-        finish("body", _timed(lambda: stage_body(rig, config, keypoint_argv))[0])
+        stage("keypoints", lambda: stage_keypoints(rig, config, detect))
+        stage("body", lambda: stage_body(rig, config, keypoint_argv))
         frames = _body_frames(config.out, config)
         if not frames:
             raise PipelineError(f"{config.out / 'body'}: the body stage wrote no frame in --frames {config.frames}")
-        finish("segment", _timed(lambda: stage_segment(rig, config, frames))[0])
         people = frame_people(config.out, frames, config.people)
         result.frames = frames
         result.people = sorted({p for ids in people.values() for p in ids})
@@ -627,16 +653,14 @@ def reconstruct(
         if not result.people:
             raise PipelineError(f"{config.out / 'body'}: nobody was found in frames {frames[0]}..{frames[-1]}")
         run.update(frames=frames, people=result.people)
-        record, _ = _timed(lambda: stage_implicit(config, people, method, model_path, task_function))
-        finish("implicit", record)
+        stage("segment", lambda: stage_segment(rig, config, frames))
+        stage("implicit", lambda: stage_implicit(config, people, method, model_path, task_function))
         voxel = max(2.2 / (config.resolution - 1), 0.005)  # a 2 m person's box at the implicit resolution
-        finish("fusion", _timed(lambda: stage_fusion(rig, config, people, voxel))[0])
-        record, result.scene_meshes = _timed(lambda: stage_scene(config, people))
-        finish("scene", record)
+        stage("fusion", lambda: stage_fusion(rig, config, people, voxel))
+        result.scene_meshes = stage("scene", lambda: stage_scene(config, people))
         from capture.report import write_report
 
-        record, result.report = _timed(lambda: write_report(rig, config, people, run.document))
-        finish("report", record)
+        result.report = stage("report", lambda: write_report(rig, config, people, run.document))
     except Exception:
         if run.document["status"] == "running":
             run.update(status="failed", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))

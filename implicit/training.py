@@ -85,6 +85,10 @@ def _git_commit() -> str | None:
     return result.stdout.strip() or None
 
 
+SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""Checkpoints shipped with the project: `<config>.pt`, recorded in docs/MODELS.md."""
+
+
 def save_checkpoint(path: str | Path, model: DeepMultiCap, optimizer: torch.optim.Optimizer, step: int,
                     history: list[dict], data_seed: int) -> None:  # fmt: skip
     """Write model, optimizer, step (steps done), config, data seed, git commit and metrics history, atomically."""
@@ -96,8 +100,11 @@ def save_checkpoint(path: str | Path, model: DeepMultiCap, optimizer: torch.opti
         torch.save(state, temp)
 
 
-def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
-    """The checkpoint's dictionary (see save_checkpoint), tensors on `device`."""
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu", for_training: bool = True) -> dict:
+    """The checkpoint's dictionary (see save_checkpoint), tensors on `device`.
+
+    `for_training=False` also accepts exported weights (`export_weights`: no optimizer state).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
@@ -105,7 +112,9 @@ def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
         state = torch.load(path, map_location=device, weights_only=False)
     except Exception as error:  # torch raises several types for damaged files
         raise CheckpointError(f"checkpoint {path}: cannot be read ({error})") from error
-    missing = {"model", "optimizer", "step", "config"} - set(state)
+    missing = {"model", "step", "config"} - set(state)
+    if for_training and "optimizer" not in state:
+        missing.add("optimizer (exported weights cannot be resumed)")
     if missing:
         raise CheckpointError(f"checkpoint {path}: missing entries {sorted(missing)}")
     return state
@@ -113,10 +122,20 @@ def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> DeepMultiCap:
     """The model stored in a checkpoint, in eval mode on `device`."""
-    state = read_checkpoint(path, device)
+    state = read_checkpoint(path, device, for_training=False)
     model = DeepMultiCap(Config.from_dict(state["config"])).to(device)
     model.load_state_dict(state["model"])
     return model.eval()
+
+
+def export_weights(checkpoint: str | Path, out: str | Path) -> Path:
+    """Write the weights of a training checkpoint without its optimizer state (what `implicit/weights/` ships):
+    model, config, step, data seed, git commit and metrics history. Returns `out`."""
+    state = read_checkpoint(checkpoint)
+    state.pop("optimizer")
+    with atomic_path(out) as temp:
+        torch.save(state, temp)
+    return Path(out)
 
 
 @dataclass

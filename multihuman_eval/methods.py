@@ -33,8 +33,6 @@ Method = Callable[[SceneData, int], Mesh]
 """(scene, person id) -> reconstructed Mesh of that person, world metres."""
 
 BASELINES = ("visual-hull", "body-only")
-SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "implicit" / "weights"
-"""Checkpoints shipped with the repository (`*.pt`); each is matched to a method by the ablation its config realises."""
 
 
 class MethodError(ValueError):
@@ -52,7 +50,7 @@ class MethodConfig:
     meshing: MeshingConfig = field(default_factory=MeshingConfig)
     """Octree evaluation and marching cubes, the same for every volumetric method."""
     checkpoints: dict[str, Path] = field(default_factory=dict)
-    """Method name ('ours', 'ours:mean_pooling', ...) -> checkpoint; missing ones come from SHIPPED_WEIGHTS."""
+    """Method name ('ours', 'ours:mean_pooling', ...) -> checkpoint; missing ones come from implicit/weights/."""
     device: str = "cpu"
     """Torch device of the network."""
 
@@ -96,18 +94,18 @@ def checkpoint_ablation(model_config) -> str:
 
 
 def _shipped_checkpoints() -> dict[str, Path]:
-    """{ablation: path} of the checkpoints in SHIPPED_WEIGHTS (first by name when several realise one)."""
+    """{ablation: path} of the checkpoints shipped in implicit/weights/ (first by name when several realise one)."""
     from implicit.config import Config
-    from implicit.training import read_checkpoint
+    from implicit.training import SHIPPED_WEIGHTS_DIR, read_checkpoint
 
     found: dict[str, Path] = {}
-    for path in sorted(SHIPPED_WEIGHTS.glob("*.pt")) if SHIPPED_WEIGHTS.is_dir() else []:
-        found.setdefault(checkpoint_ablation(Config.from_dict(read_checkpoint(path)["config"])), path)
+    for path in sorted(SHIPPED_WEIGHTS_DIR.glob("*.pt")) if SHIPPED_WEIGHTS_DIR.is_dir() else []:
+        found.setdefault(checkpoint_ablation(Config.from_dict(read_checkpoint(path, for_training=False)["config"])), path)
     return found
 
 
 def _network(name: str, config: MethodConfig) -> Method:
-    """`ours` / `ours:<ablation>` from its checkpoint (MethodConfig.checkpoints, else SHIPPED_WEIGHTS)."""
+    """`ours` / `ours:<ablation>` from its checkpoint (MethodConfig.checkpoints, else implicit/weights/)."""
     from implicit.config import ABLATIONS
 
     ablation = name.split(":", 1)[1] if ":" in name else "none"
@@ -124,7 +122,7 @@ def _network(name: str, config: MethodConfig) -> Method:
         raise MethodError(
             f"method {name!r}: no checkpoint; pass --checkpoint {'' if name == 'ours' else name + '='}PATH "
             f"(a `capture train` checkpoint{'' if name == 'ours' else ' trained with --ablation ' + ablation}) "
-            f"or ship one in {SHIPPED_WEIGHTS}"
+            "or ship one in implicit/weights/"
         )
     from implicit.model import occupancy_function
     from implicit.training import load_model

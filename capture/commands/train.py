@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.set_defaults(func=run_train)
 
+    exporter = subparsers.add_parser(
+        "export-weights", help="write a training checkpoint's weights without optimizer state (for implicit/weights/)"
+    )
+    exporter.add_argument("checkpoint", type=Path, help="a `capture train` checkpoint (OUT/latest.pt)")
+    exporter.add_argument("--out", required=True, type=Path, help="weights file to write, e.g. implicit/weights/small.pt")
+    exporter.set_defaults(func=run_export)
+
 
 def _capture_folders(paths: list[Path]) -> list[Path]:
     from capture.cli import UserFacingError
@@ -66,4 +73,12 @@ def run_train(args: argparse.Namespace) -> int:
     last = result.history[-1] if result.history else {}
     print(f"trained {config.name} to step {result.step}: loss {last.get('loss', float('nan')):.4f} "
           f"IoU {last.get('iou', float('nan')):.3f}; checkpoint {result.checkpoint}")  # fmt: skip
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from implicit.training import export_weights
+
+    path = export_weights(args.checkpoint, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

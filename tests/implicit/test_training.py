@@ -71,3 +71,14 @@ def test_capture_train_command(tmp_path, capsys):
     assert args.func(args) == 0
     assert "to step 3" in capsys.readouterr().out
     assert read_checkpoint(tmp_path / CHECKPOINT_NAME)["config"]["name"] == "tiny"
+
+    weights = tmp_path / "weights" / "tiny.pt"
+    args = parser.parse_args(["export-weights", str(tmp_path / CHECKPOINT_NAME), "--out", str(weights)])
+    assert args.func(args) == 0 and "wrote" in capsys.readouterr().out
+    exported = read_checkpoint(weights, for_training=False)
+    assert "optimizer" not in exported and exported["step"] == 3 and exported["config"]["name"] == "tiny"
+    assert weights.stat().st_size < (tmp_path / CHECKPOINT_NAME).stat().st_size
+    trained, shipped = load_model(tmp_path / CHECKPOINT_NAME).state_dict(), load_model(weights).state_dict()
+    assert all(torch.equal(trained[name], shipped[name]) for name in trained)
+    with pytest.raises(CheckpointError, match="exported weights cannot be resumed"):
+        read_checkpoint(weights)
