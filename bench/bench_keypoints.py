@@ -277,15 +277,23 @@ def _row(variant: str, camera: str, s: dict) -> str:
     )
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) this benchmark's section, leaving every other section as it is."""
+def write_section(path: Path, text: str, section: str = SECTION, after: str | None = None) -> None:
+    """Replace the section headed `section` by `text`, leaving every other section as it is; a new section goes
+    right after the section headed `after` when there is one, else at the end."""
     old = path.read_text() if path.exists() else "# Benchmarks\n"
     lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
+
+    def span(heading: str | None) -> tuple[int, int] | None:
+        start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+        if start is None:
+            return None
+        return start, next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+
+    own, anchor = span(section), span(after)
+    if own is None and anchor is None:
         new = old.rstrip("\n") + "\n\n" + text
     else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        start, end = own if own is not None else (anchor[1], anchor[1])
         tail = "".join(lines[end:])
         new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
     path.write_text(new)
