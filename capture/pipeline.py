@@ -19,6 +19,8 @@ rename), so a killed run leaves finished files or none. Before a stage runs, its
 (readable PLY / PNG / JSON); an unreadable one is renamed to `<name>.corrupt` and redone. A run folder made with
 other settings (method, model, resolution, fusion, body fit) is refused unless `force`, so results of different
 settings never mix. A failing person-frame does not stop the others; the stage then fails naming them.
+Any error inside a stage becomes one PipelineError naming the stage (`stage segment failed: <file>: ...`, or
+`stage fusion crashed: <Type>: ...` for an unexpected exception), recorded in run.json; no deep traceback.
 """
 
 from __future__ import annotations
@@ -584,7 +586,7 @@ def stage_error_message(name: str, error: Exception, run_dir: Path) -> str:
 
     if isinstance(error, PipelineError):
         return str(error)
-    kept = f"finished work is kept in {run_dir}; rerun the same command to resume"
+    kept = f"finished work is kept in {run_dir}, rerun the same command to resume"
     if isinstance(error, (ValueError, UserFacingError)) and type(error) is not ValueError:
         return f"stage {name} failed: {error}; {kept}"
     return f"stage {name} crashed: {type(error).__name__}: {error} (run with -v for the traceback); {kept}"

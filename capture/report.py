@@ -6,7 +6,9 @@ Per reported frame (at most `report_frames`, evenly spread over the run) and per
     - the silhouette IoU of the reconstruction (all selected people, rendered with the project's rasterizer)
       against the segmentation's masks, and per person (rendered person p, z-buffered, vs label 1 + p).
       A label-free quality figure: IoU below LOW_IOU is flagged.
-The numbers are also written to report/iou.json: {"frames": {frame: {camera: {"all": iou, "<id>": iou}}}}.
+A person of the run without a mesh in a frame (not tracked there, or an empty reconstruction) is flagged too.
+The numbers are also written to report/iou.json: {"frames": {frame: {camera: {"all": iou, "<id>": iou}}},
+"missing": {frame: {"<id>": why}}} (missing: every frame of the run, not only the drawn ones).
 """
 
 from __future__ import annotations
@@ -93,36 +95,67 @@ def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool
     return result
 
 
+def missing_people(run_dir: Path, frame: int, ids: list[int], everyone: list[int], fusion: bool) -> dict[str, str]:
+    """{person: why} for the run's people without a mesh in `frame`: not tracked there (left the rig, hidden)
+    or tracked but reconstructed empty (nobody in the masks at the body's place)."""
+    from capture.person_frame import empty_marker_path
+    from capture.pipeline import final_mesh_path
+
+    missing = {}
+    for person in everyone:
+        if person not in ids:
+            missing[str(person)] = "not tracked in this frame (left the rig or not seen)"
+        elif empty_marker_path(run_dir, frame, person).is_file():
+            missing[str(person)] = "empty reconstruction (not in the masks)"
+        elif not final_mesh_path(run_dir, frame, person, fusion).is_file():
+            missing[str(person)] = "no mesh"
+    return missing
+
+
 def _cell(value: float) -> str:
     flag = ' class="low" title="low: below %.2f"' % LOW_IOU if value < LOW_IOU else ""
     return f"<td{flag}>{value:.3f}</td>"
 
 
-def _html(rig: Rig, document: dict, people: list[int], ious: dict) -> str:
+def _stage_rows(document: dict) -> str:
+    """Timing rows of this invocation's stages; a skipped stage also says when an earlier invocation did its work."""
+    earlier = {}
+    for entry in document.get("history", []):
+        for name, stage in (entry.get("stages") or {}).items():
+            if stage.get("status") == "done":
+                earlier[name] = stage.get("seconds", 0.0)
+    rows = []
+    for name, stage in document.get("stages", {}).items():
+        note = stage.get("note", "")
+        if stage.get("status") == "skipped" and name in earlier:
+            note = "; ".join(part for part in (f"done by an earlier run in {earlier[name]:.1f} s", note) if part)
+        rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stage.get('status', ''))}</td>"
+                    f"<td>{stage.get('seconds', 0):.1f}</td><td>{stage.get('done', 0)}</td><td>{stage.get('skipped', 0)}</td>"
+                    f"<td>{html.escape(note)}</td></tr>")  # fmt: skip
+    return "".join(rows)
+
+
+def _html(rig: Rig, document: dict, people: list[int], ious: dict, missing: dict) -> str:
     config = document.get("config", {})
-    rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{html.escape(stage.get('status', ''))}</td><td>{stage.get('seconds', 0):.1f}</td>"
-        f"<td>{stage.get('done', 0)}</td><td>{stage.get('skipped', 0)}</td><td>{html.escape(stage.get('note', ''))}</td></tr>"
-        for name, stage in document.get("stages", {}).items()
-    )  # fmt: skip
+    frames = document.get("frames", [])
+    span = f"{frames[0]}..{frames[-1]} ({len(frames)})" if frames else "none"
     low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>capture reconstruct report</title><style>",
         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:0.5em 0}"
-        "td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}td.low{background:#f8b4b4;font-weight:bold}"
+        "td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}td:first-child,table.timings td:last-child,table.timings th:last-child{text-align:left}td.low,p.low{background:#f8b4b4;font-weight:bold}"
         ".views{display:flex;flex-wrap:wrap;gap:6px}.views figure{margin:0}.views img{width:240px}"
         "figcaption{font-size:80%;text-align:center}</style></head><body>",
         "<h1>Reconstruction report</h1>",
         f"<p>Rig <code>{html.escape(str(config.get('rig')))}</code>, run <code>{html.escape(str(config.get('out')))}</code>; "
         f"method <b>{html.escape(str(document.get('settings', {}).get('method')))}</b>; {len(rig)} views; "
-        f"people {people}; frames {document.get('frames', [])[:1]}..{document.get('frames', [])[-1:]} "
-        f"({len(document.get('frames', []))}).</p>",
+        f"people {people}; frames {span}.</p>",
         f"<p>Silhouette IoU of the reconstruction against the segmentation's masks, per view (all people) and per "
         f"person; cells below {LOW_IOU} are <span style='background:#f8b4b4'>flagged</span> ({low} view(s) of "
         f"{sum(len(f) for f in ious.values())}). Overlays: reconstruction tinted per person, fitted bodies outlined "
         "in white.</p>",
-        "<h2>Timings</h2><table><tr><th>stage</th><th>status</th><th>seconds</th><th>done</th><th>skipped</th>"
-        f"<th>note</th></tr>{rows}</table>",
+        "<h2>Timings</h2><table class='timings'><tr><th>stage</th><th>status</th><th>seconds</th><th>done</th><th>skipped</th>"
+        f"<th>note</th></tr>{_stage_rows(document)}</table>",
     ]  # fmt: skip
     for frame, scores in ious.items():
         parts.append(f"<h2>Frame {frame}</h2><table><tr><th>view</th><th>all</th>"
@@ -131,6 +164,8 @@ def _html(rig: Rig, document: dict, people: list[int], ious: dict) -> str:
             cells = "".join(_cell(values[str(p)]) if str(p) in values else "<td>-</td>" for p in people)
             parts.append(f"<tr><td>{html.escape(camera)}</td>{_cell(values['all'])}{cells}</tr>")
         parts.append("</table>")
+        for person, why in missing[frame].items():
+            parts.append(f"<p class='low'>Person {person}: {html.escape(why)}.</p>")
         parts.append("<div class='views'>")
         for camera, values in scores.items():
             parts.append(f"<figure><img src='frames/{frame:06d}_{html.escape(camera)}.png' alt='{html.escape(camera)}'>"
@@ -149,9 +184,15 @@ def write_report(rig: Rig, config, people: dict[int, list[int]], document: dict)
     drawn = report_frames(frames, config.report_frames)
     ious = {frame: frame_ious(rig, run_dir, frame, people[frame], config.fusion) for frame in drawn}
     everyone = sorted({p for ids in people.values() for p in ids})
+    missing = {frame: missing_people(run_dir, frame, people[frame], everyone, config.fusion) for frame in frames}
+    missing = {frame: why for frame, why in missing.items() if why}
     out = run_dir / "report"
-    atomic_write_text(out / "iou.json", json.dumps({"low_iou": LOW_IOU, "frames": {str(f): v for f, v in ious.items()}}, indent=1))
-    atomic_write_text(out / "index.html", _html(rig, document, everyone, ious))
+    atomic_write_text(out / "iou.json", json.dumps({"low_iou": LOW_IOU, "frames": {str(f): v for f, v in ious.items()},
+                                                    "missing": {str(f): v for f, v in missing.items()}}, indent=1))  # fmt: skip
+    atomic_write_text(out / "index.html", _html(rig, document, everyone, ious, {f: missing.get(f, {}) for f in drawn}))
     low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
     mean = float(np.mean([s["all"] for frame in ious.values() for s in frame.values()])) if ious else float("nan")
-    return StageRecord("done", done=len(drawn), note=f"mean silhouette IoU {mean:.3f}, {low} view(s) flagged"), out / "index.html"
+    note = f"mean silhouette IoU {mean:.3f}, {low} view(s) flagged"
+    if missing:
+        note += "; person missing in frame(s) " + ", ".join(str(f) for f in missing)
+    return StageRecord("done", done=len(drawn), note=note), out / "index.html"

@@ -110,20 +110,6 @@ def test_unknown_person_and_bad_frames_are_named(tiny_capture, gt_run):
         reconstruct(config_for(tiny_capture, gt_run, frames="a:b"))
 
 
-def test_a_wrong_sized_image_fails_its_person_frames_and_names_the_file(private_capture, tmp_path):
-    import cv2
-
-    from conftest import write_ground_truth_bodies
-
-    run = tmp_path / "run"
-    write_ground_truth_bodies(private_capture.parent, run)
-    image = private_capture.parent / "images" / "cam01" / "000001.png"
-    cv2.imwrite(str(image), cv2.imread(str(image))[:64, :64])
-    with pytest.raises(PipelineError, match=r"camera cam01 frame 1: image is 64x64, the rig .* says 128x128"):
-        reconstruct(config_for(private_capture.parent, run))
-    assert mesh_path(run, 0, 0).is_file() and mesh_path(run, 0, 1).is_file()  # frame 0 still done
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("executor, workers", [("local", 2), ("ray", 2)])
 def test_process_pool_and_ray_give_the_same_meshes_as_one_process(tiny_capture, gt_run, tmp_path, executor, workers):

@@ -10,7 +10,7 @@ from calibration.camera import Camera, look_at_rotation
 from capture.colors import ColorError, color_mesh
 from capture.executors import ExecutorError, InlineExecutor, LocalExecutor, make_executor
 from capture.pipeline import PipelineError, ReconstructConfig, choose_method, parse_frames, resolve_model
-from capture.report import report_frames, silhouette_iou
+from capture.report import _stage_rows, report_frames, silhouette_iou
 from render.primitives import icosphere
 
 
@@ -80,9 +80,9 @@ def test_executors_return_every_result_and_report_failures():
 
 
 def test_model_presets_without_weights_say_so_and_fall_back(tmp_path, monkeypatch):
-    import capture.pipeline as pipeline
+    import implicit.training
 
-    monkeypatch.setattr(pipeline, "WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr(implicit.training, "SHIPPED_WEIGHTS_DIR", tmp_path / "weights")
     with pytest.raises(PipelineError, match=r"--model small: no trained weights at .*small.pt.*capture train.*--method visual-hull"):
         resolve_model("small")
     config = ReconstructConfig(rig=tmp_path / "rig.yaml", out=tmp_path)
@@ -110,6 +110,13 @@ def test_small_helpers():
     a[:2] = True
     b[1:3] = True
     assert silhouette_iou(a, b) == pytest.approx(4 / 12) and silhouette_iou(a & False, b & False) == 1.0
+
+
+def test_report_timings_say_when_an_earlier_run_did_a_skipped_stage():
+    document = {"stages": {"body": {"status": "skipped", "seconds": 0.0, "skipped": 3}, "scene": {"status": "done", "seconds": 0.5}},
+                "history": [{"stages": {"body": {"status": "done", "seconds": 40.7}}}, {"stages": {"body": {"status": "skipped"}}}]}
+    rows = _stage_rows(document)
+    assert "<td>done by an earlier run in 40.7 s</td>" in rows and rows.count("earlier run") == 1
 
 
 def test_viewer_screenshot_is_headless_and_shows_the_meshes(tmp_path):
