@@ -137,7 +137,10 @@ def _read_masks(rig: Rig, frame: int) -> list[np.ndarray]:
         path = _find_image(folder, f"{frame:06d}")
         if path is None:
             raise SegmentationError(f"camera {camera.name}: no mask for frame {frame} in {folder}")
-        masks.append(cv2.imread(str(path), cv2.IMREAD_UNCHANGED))
+        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if mask is None:
+            raise SegmentationError(f"{path}: expected a readable mask image, OpenCV cannot read it")
+        masks.append(mask)
     return masks
 
 

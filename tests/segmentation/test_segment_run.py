@@ -1,6 +1,7 @@
 """The stage on files and `capture segment`: a tiny capture (images, masks, plates) and a body-stage run."""
 
 import json
+import shutil
 from dataclasses import replace
 
 import cv2
@@ -112,3 +113,15 @@ def test_segment_reports_bad_arguments(capture, tmp_path, capsys):
     assert "--chroma: expected R,G,B" in capsys.readouterr().err
     assert main(["segment", "--rig", str(root / "rig.yaml"), "--run", str(tmp_path)]) == 2
     assert "body stage's <frame>.json" in capsys.readouterr().err
+
+
+def test_a_corrupt_capture_mask_is_named(capture, tmp_path, capsys):
+    root, scene = capture
+    copy = tmp_path / "capture"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("run"))
+    shutil.copytree(root / "run" / "body", tmp_path / "run" / "body")
+    bad = copy / "masks" / scene.cameras[1].name / "000000.png"
+    bad.write_bytes(b"not a png")
+    assert main(["segment", "--rig", str(copy / "rig.yaml"), "--run", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: expected a readable mask image" in err and "Traceback" not in err
