@@ -154,3 +154,21 @@ def test_sigkill_during_the_implicit_stage_then_rerun_gives_identical_meshes(tin
     reconstruct(config_for(tiny_capture, gt_run))
     assert outputs(gt_run) == outputs(reference)
     assert not list(gt_run.rglob(".*.tmp"))
+
+
+def test_shipped_network_reconstructs_people_where_they_stand(tiny_capture, gt_run):
+    """Inference at low resolution with the shipped `small` weights through the whole stage (docs/MODELS.md)."""
+    from implicit.training import SHIPPED_WEIGHTS_DIR
+
+    if not (SHIPPED_WEIGHTS_DIR / "small.pt").is_file():
+        pytest.skip("no shipped small weights")
+    result = reconstruct(config_for(tiny_capture, gt_run, method="network", model="small", resolution=32, frames="0:1"))
+    assert result.method == "network"
+    for person in (0, 1):
+        mesh = load_mesh(mesh_path(gt_run, 0, person))
+        truth = load_mesh(tiny_capture / "gt" / "meshes" / "000000" / f"person_{person}.ply")
+        assert mesh.num_faces > 100
+        # the mesh stands where the true person stands (world coordinates), about as tall
+        assert np.linalg.norm(mesh.vertices.mean(0)[:2] - truth.vertices.mean(0)[:2]) < 0.15
+        height, true_height = np.ptp(mesh.vertices[:, 2]), np.ptp(truth.vertices[:, 2])
+        assert abs(height - true_height) < 0.25 * true_height
