@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from calibration.atomic import atomic_write_text
+from calibration.progress import ProgressLog
 from calibration.rig import FrameRange, Rig
 from capture.person_frame import (
     METHODS,
@@ -127,28 +128,6 @@ class RunResult:
     @property
     def total_seconds(self) -> float:
         return sum(record.seconds for record in self.stages.values())
-
-
-class Progress:
-    """Logs `stage: done/total (label), s each, ~s left` at most every `every` seconds and at the end."""
-
-    def __init__(self, stage: str, total: int, every: float = 5.0) -> None:
-        self.stage, self.total, self.every = stage, total, every
-        self.done = 0
-        self.start = self.last = time.perf_counter()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        now = time.perf_counter()
-        if now - self.last < self.every and self.done < self.total:
-            return
-        self.last = now
-        each = (now - self.start) / self.done
-        logger.info("%s: %d/%d (%s), %.1f s each, ~%.0f s left", self.stage, self.done, self.total, label, each,
-                    each * (self.total - self.done))  # fmt: skip
-
-
-# --- settings -------------------------------------------------------------------------------------------------
 
 
 def parse_frames(text: str | None) -> FrameRange | None:
@@ -474,7 +453,7 @@ def stage_implicit(
         executor = make_executor(config.executor, config.workers, config.ray_address)
     except ExecutorError as error:
         raise PipelineError(str(error)) from error
-    progress = Progress("implicit", len(tasks))
+    progress = ProgressLog("implicit", len(tasks), "person-frames")
     results, failures = [], []
     for task, outcome in executor.run(task_function, tasks):
         label = f"frame {task.frame}, person {task.person}"

@@ -23,6 +23,7 @@ from body import create_body
 from body.capture_io import read_body_frame
 from body.model import BodyModel, BodyOutput
 from body.params import BodyParams
+from calibration.progress import ProgressLog
 from fusion.errors import FusionError
 from fusion.temporal import FusionConfig, PersonFrame, PersonFuser, window_frames
 from render.mesh import load_mesh, save_mesh
@@ -82,24 +83,6 @@ class FuseSummary:
     seconds: float = 0.0
 
 
-class _Progress:
-    """Logs 'done/total person-frames, s per person-frame, time left' at most every ``every`` seconds."""
-
-    def __init__(self, total: int, every: float = 10.0) -> None:
-        self.total, self.done, self.every = total, 0, every
-        self.start = self.last = time.perf_counter()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        now = time.perf_counter()
-        if now - self.last < self.every and self.done < self.total:
-            return
-        self.last = now
-        each = (now - self.start) / self.done
-        logger.info("fuse: %d/%d person-frames (%s), %.1f s each, ~%.0f s left",
-                    self.done, self.total, label, each, each * (self.total - self.done))  # fmt: skip
-
-
 def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(), force: bool = False,
              model_dir: str | None = None, interpolated_weight: float = 1.0) -> FuseSummary:  # fmt: skip
     """Fuse every person-frame of a run (module docstring). ``model_dir``: SMPL-X files, if the run used SMPL-X."""
@@ -113,7 +96,7 @@ def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(), force: 
     models: dict[str, BodyModel] = {}
     summary = FuseSummary()
     start = time.perf_counter()
-    progress = _Progress(sum(len(frames) for frames in meshes.values()))
+    progress = ProgressLog("fuse", sum(len(frames) for frames in meshes.values()), "person-frames", every=10.0)
     for person in sorted(meshes):
         todo = [f for f in sorted(meshes[person]) if force or not person_mesh_path(run_dir, "fused", f, person).is_file()]
         summary.skipped += len(meshes[person]) - len(todo)

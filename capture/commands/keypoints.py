@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from pathlib import Path
+
+from calibration.progress import ProgressLog
 
 logger = logging.getLogger(__name__)
 
@@ -74,26 +75,6 @@ def _check_image_size(camera, image_shape: tuple[int, ...]) -> None:
     )
 
 
-class _Progress:
-    """Logs 'done/total images, seconds per image, time left' at most every `every` seconds, and at the end."""
-
-    def __init__(self, total: int, every: float = 5.0) -> None:
-        self.total, self.done, self.every = total, 0, every
-        self.start = self.last = time.perf_counter()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        now = time.perf_counter()
-        if now - self.last < self.every and self.done < self.total:
-            return
-        self.last = now
-        per_image = (now - self.start) / self.done
-        logger.info(
-            "keypoints: %d/%d images (%s), %.2f s/image, ~%.0f s left",
-            self.done, self.total, label, per_image, per_image * (self.total - self.done),
-        )  # fmt: skip
-
-
 def run_keypoints(args: argparse.Namespace) -> int:
     import cv2
 
@@ -127,7 +108,7 @@ def run_keypoints(args: argparse.Namespace) -> int:
             if overlay in frames and overlay not in todo and not overlay_png.exists():
                 todo = sorted(todo + [overlay])
             plans[camera] = (todo, overlay, overlay_png, len(frames))
-        progress = _Progress(sum(len(todo) for todo, *_ in plans.values()))
+        progress = ProgressLog("keypoints", sum(len(todo) for todo, *_ in plans.values()), "images")
         written = 0
         with create_detector(args.detector, layout=args.layout, max_people=args.max_people) as detector:
             for camera, (todo, overlay, overlay_png, _) in plans.items():
