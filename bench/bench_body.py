@@ -10,7 +10,6 @@ Run: .venv/bin/python bench/bench_body.py [--frames 100] [--people 3]
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -20,13 +19,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.benchmarks_doc import write_section  # noqa: E402
 from body.anny_body import AnnyBody  # noqa: E402
 from body.fitting import fit_keypoints3d  # noqa: E402
 from body.params import BodyParams  # noqa: E402
 from body.smplx_body import SmplxBody  # noqa: E402
 from body.testing import FULL_NUM_VERTICES, write_random_smplx_model  # noqa: E402
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
+HEADING = "## Body models"
 
 
 def time_forward(body, batch: int, repeats: int = 5) -> float:
@@ -56,14 +56,6 @@ def random_anny_motion(body, people: int, frames: int) -> BodyParams:
         transl=torch.randn(people, 1, 3, generator=g) + walk,
     )
 
-
-def write_section(lines: list[str]) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    section = "## Body models\n\n" + "\n".join(lines) + "\n"
-    pattern = re.compile(r"^## Body models\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
 
 
 def main() -> int:
@@ -95,7 +87,9 @@ def main() -> int:
     vert_mm = 1000 * float((fitted.vertices - target.vertices).norm(dim=-1).mean())
     print(f"fit {args.people}x{args.frames}: {fit_seconds:.1f} s, keypoints {kp_mm:.1f} mm, vertices {vert_mm:.1f} mm")
 
-    write_section([
+    write_section(HEADING, "\n".join([
+        HEADING,
+        "",
         "Command: `.venv/bin/python bench/bench_body.py`; machine: 2-core CPU, no GPU (shared with other jobs); "
         "date: 2026-11-21.",
         "",
@@ -114,7 +108,7 @@ def main() -> int:
         f"mean keypoint error {kp_mm:.1f} mm, mean vertex error {vert_mm:.1f} mm. (A first run on random, "
         "non-smooth per-frame poses with the default smoothness weight 1.0 gave 53 mm: use `smoothness_weight=0` "
         "for unordered frames; the unit test fits those to 2.0 mm / 14.3 mm.)",
-    ])  # fmt: skip
+    ]))  # fmt: skip
     return 0
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import write_section  # noqa: E402
 from body.anny_body import AnnyBody  # noqa: E402
 from body.association import Associator  # noqa: E402
 from body.capture_eval import run_synthetic, simulate_capture  # noqa: E402
@@ -31,7 +31,6 @@ from calibration.ring_rig import ring_rig  # noqa: E402
 from synth.motion import make_motion  # noqa: E402
 
 POSE2SIM = ROOT.parent / "shared" / "data" / "pose2sim_demo"
-DOC = ROOT / "docs" / "BENCHMARKS.md"
 HEADING = "## 4D body capture"
 logger = logging.getLogger("bench_body_capture")
 
@@ -153,15 +152,6 @@ def pose2sim_rows(iterations: int, work: Path) -> list[str]:
     return rows + [summary]
 
 
-def write_section(text: str) -> None:
-    document = DOC.read_text()
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(document):
-        document = pattern.sub(lambda _: text, document)
-    else:
-        document = document.rstrip("\n") + "\n\n" + text
-    DOC.write_text(document)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -209,7 +199,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(HEADING, text)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import glob
-import re
 import sys
 import time
 import tomllib
@@ -20,6 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "calibration")]
 
+from bench.benchmarks_doc import write_section  # noqa: E402
 from board_scene import make_board_capture  # noqa: E402
 
 from calibration.board import detect_board, parse_board  # noqa: E402
@@ -103,11 +103,7 @@ def main() -> None:
         lines += pose2sim()
     section = "\n".join(lines) + "\n"
     print(section)
-    path = ROOT / "docs" / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(r"## Calibration\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(lambda _: section.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    write_section(lines[0], section)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ pairs. The same figure for the GT meshes is the floor that the warp itself leave
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import write_section  # noqa: E402
 from body.anny_body import AnnyBody  # noqa: E402
 from body.model import BodyModel  # noqa: E402
 from body.params import BodyParams  # noqa: E402
@@ -49,7 +49,6 @@ from synth.motion import make_motion  # noqa: E402
 from synth.person import build_person  # noqa: E402
 
 SECTION = "## Temporal fusion"
-DOC = ROOT / "docs" / "BENCHMARKS.md"
 DATE = "2026-11-21"
 MACHINE = "2-core CPU, no GPU (shared with other jobs)"
 VOXEL = 0.01
@@ -175,13 +174,6 @@ def summary_rows(rows: list[dict]) -> list[str]:
     return lines
 
 
-def write_section(lines: list[str]) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    section = SECTION + "\n\n" + "\n".join(lines) + "\n"
-    pattern = re.compile(r"^## Temporal fusion\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -234,7 +226,7 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if not args.no_write:
-        write_section(lines)
+        write_section(SECTION, "\n".join([SECTION, "", *lines]))
     return 0
 
 

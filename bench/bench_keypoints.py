@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
 from body.detection import CropPassConfig, create_detector, detect_people  # noqa: E402
 from body.detection.people import PersonKeypoints  # noqa: E402
 from body.keypoint_layouts import get_layout  # noqa: E402
@@ -277,27 +278,6 @@ def _row(variant: str, camera: str, s: dict) -> str:
     )
 
 
-def write_section(path: Path, text: str, section: str = SECTION, after: str | None = None) -> None:
-    """Replace the section headed `section` by `text`, leaving every other section as it is; a new section goes
-    right after the section headed `after` when there is one, else at the end."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-
-    def span(heading: str | None) -> tuple[int, int] | None:
-        start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
-        if start is None:
-            return None
-        return start, next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-
-    own, anchor = span(section), span(after)
-    if own is None and anchor is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        start, end = own if own is not None else (anchor[1], anchor[1])
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    path.write_text(new)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -310,8 +290,8 @@ def main() -> int:
     text = run(args.step)
     print(text)
     if not args.no_write:
-        write_section(ROOT / "docs" / "BENCHMARKS.md", text)
-        print(f"updated {ROOT / 'docs' / 'BENCHMARKS.md'}")
+        write_section(SECTION, text)
+        print(f"updated {BENCHMARKS}")
     return 0
 
 

@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_body_capture import read_trc_world  # noqa: E402
-from bench_keypoints import SECTION as AFTER  # noqa: E402
-from bench_keypoints import write_section  # noqa: E402
+from bench.bench_body_capture import read_trc_world  # noqa: E402
+from bench.bench_keypoints import SECTION as AFTER  # noqa: E402
+from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
 from body.capture_io import read_body_frame  # noqa: E402
 from body.keypoint_layouts import get_layout  # noqa: E402
 from calibration.formats import import_rig  # noqa: E402
@@ -193,8 +193,8 @@ def main() -> int:
             text = run(Path(work), args.fit, args.tile_size)
     print(text)
     if not args.no_write:
-        write_section(ROOT / "docs" / "BENCHMARKS.md", text, SECTION, after=AFTER)
-        print(f"updated {ROOT / 'docs' / 'BENCHMARKS.md'}")
+        write_section(SECTION, text, after=AFTER)
+        print(f"updated {BENCHMARKS}")
     return 0
 
 

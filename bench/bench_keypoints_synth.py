@@ -27,8 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_keypoints import SECTION as AFTER  # noqa: E402
-from bench_keypoints import write_section  # noqa: E402
+from bench.bench_keypoints import SECTION as AFTER  # noqa: E402
+from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
 from body.detection import CropPassConfig, create_detector, detect_people, read_openpose_json  # noqa: E402
 from body.detection.evaluation import match_people, normalised_errors, pck, reference_size  # noqa: E402
 from body.detection.frames import read_camera_frames  # noqa: E402
@@ -159,8 +159,8 @@ def main() -> int:
     text = section_text(args.bench, run(args.bench))
     print(text)
     if not args.no_write:
-        write_section(ROOT / "docs" / "BENCHMARKS.md", text, SECTION, after=AFTER)
-        print(f"updated {ROOT / 'docs' / 'BENCHMARKS.md'}")
+        write_section(SECTION, text, after=AFTER)
+        print(f"updated {BENCHMARKS}")
     return 0
 
 

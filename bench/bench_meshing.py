@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from scipy.special import expit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import write_section  # noqa: E402
 from implicit.grid import VoxelGrid  # noqa: E402
 from implicit.meshing import MeshingConfig, reconstruct_mesh  # noqa: E402
 from implicit.visual_hull import VisualHull  # noqa: E402
@@ -141,16 +141,6 @@ def visual_hull_lines(repeats: int) -> list[str]:
     return lines
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -167,6 +157,7 @@ def main() -> int:
     logger.info(load)
     if not args.no_write:
         write_section(
+            SECTION,
             f"{SECTION}\n\n"
             "Command: `.venv/bin/python bench/bench_meshing.py` (2-core CPU, no GPU, 2026-11-21; best of "
             f"{args.repeats} runs; {load}, other jobs on the same cores inflate the times).\n\n"

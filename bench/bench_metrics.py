@@ -21,6 +21,7 @@ import trimesh
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
 from multihuman_eval import SurfaceMetricsConfig, evaluate_surface, normalize_scale  # noqa: E402
 from multihuman_eval.surface import point_to_surface_distances, sample_surface  # noqa: E402
 from render import Mesh  # noqa: E402
@@ -133,19 +134,6 @@ sometimes returns a triangle that is not the closest). Metrics of this pair: Cha
 """
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) this benchmark's section, leaving every other section as it is."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    path.write_text(new)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -155,8 +143,8 @@ def main() -> int:
     text = section_text(run(args.repeats))
     print(text)
     if not args.no_write:
-        write_section(ROOT / "docs" / "BENCHMARKS.md", text)
-        print(f"updated {ROOT / 'docs' / 'BENCHMARKS.md'}")
+        write_section(SECTION, text)
+        print(f"updated {BENCHMARKS}")
     return 0
 
 

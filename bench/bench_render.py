@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import write_section  # noqa: E402
 from render import Mesh, render  # noqa: E402
 from render.backend import init_taichi  # noqa: E402
 from render.primitives import capsule, ring_cameras  # noqa: E402
@@ -87,17 +87,6 @@ def cold_first_render_seconds() -> float:
     return float(result.stdout.split()[-1])
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(updated)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -148,6 +137,7 @@ def main() -> int:
     if not args.no_write:
         body = "\n".join(f"- {line}" for line in lines)
         write_section(
+            SECTION,
             f"{SECTION}\n\n"
             "Command: `.venv/bin/python bench/bench_render.py`  \n"
             "Machine: 2-core CPU, no GPU. Date: 2026-11-21.\n\n"

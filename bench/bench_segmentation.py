@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import write_section  # noqa: E402
 from body.params import BodyParams  # noqa: E402
 from calibration.ring_rig import ring_rig  # noqa: E402
 from render import Mesh  # noqa: E402
@@ -142,13 +142,6 @@ def _mean(rows: list[dict], key: str) -> tuple[float, float]:
     return float(np.nanmean(values)), float(np.nanmin(values))
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "BENCHMARKS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated)
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -198,6 +191,7 @@ def main() -> int:
     print(body_text)
     if not args.no_write:
         write_section(
+            SECTION,
             f"{SECTION}\n\n"
             f"Command: `.venv/bin/python bench/bench_segmentation.py --scenes {args.scenes} --size {args.size}`  \n"
             "Machine: 2-core CPU, no GPU. Date: 2026-11-21.\n\n"

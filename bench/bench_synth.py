@@ -8,20 +8,22 @@ docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import platform
-import re
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from body.anny_body import AnnyBody
-from render import render
-from synth.capture_writer import RENDER_SETTINGS, write_capture
-from synth.scene import make_scene
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
+from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
+from body.anny_body import AnnyBody  # noqa: E402
+from render import render  # noqa: E402
+from synth.capture_writer import RENDER_SETTINGS, write_capture  # noqa: E402
+from synth.scene import make_scene  # noqa: E402
+
 HEADING = "## Synthetic studio"
 
 
@@ -77,11 +79,8 @@ def main() -> None:
         *[f"| {name} | {value} | {note} |" for name, value, note in rows], "",
         f"Render goal (<= 0.5 s for 6 views x 512^2 of a 3-person frame): {goal} ({render_s:.3f} s).", "",
     ])  # fmt: skip
-    text = DOC.read_text()
-    pattern = re.compile(rf"{re.escape(HEADING)}\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
-    print(f"updated {DOC}")
+    write_section(HEADING, section)
+    print(f"updated {BENCHMARKS}")
 
 
 if __name__ == "__main__":

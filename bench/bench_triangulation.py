@@ -19,10 +19,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
 from calibration.geometry import CameraTensors, triangulate_dlt, triangulate_robust  # noqa: E402
 from tests.calibration.conftest import ring_rig, scene_points  # noqa: E402
 
-BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
 HEADING = "## Calibration: triangulation"
 log = logging.getLogger("bench_triangulation")
 
@@ -51,19 +51,6 @@ def best_time(fn, repeats: int = 5) -> float:
         times.append(time.perf_counter() - start)
     return min(times)
 
-
-def write_section(lines: list[str]) -> None:
-    """Replace (or append) this script's section of docs/BENCHMARKS.md, leaving the others untouched."""
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    section = HEADING + "\n\n" + "\n".join(lines) + "\n"
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    BENCHMARKS.parent.mkdir(parents=True, exist_ok=True)
-    BENCHMARKS.write_text(text)
 
 
 def main() -> None:
@@ -104,7 +91,9 @@ def main() -> None:
             rows.append(f"| {name} | {method} | {1000 * timings[method]:.1f} | {errors[method]:.2f} |")
             log.info("%-30s %-42s %8.1f ms %8.2f mm", name, method, 1000 * timings[method], errors[method])
 
-    write_section([
+    write_section(HEADING, "\n".join([
+        HEADING,
+        "",
         "Command: `.venv/bin/python bench/bench_triangulation.py` (2-core CPU, no GPU, 2026-11-21; "
         f"torch {torch.__version__}, 1 thread, float64;",
         "best of 5 runs, the loop run once; other jobs shared the CPU, so times are upper bounds).",
@@ -115,7 +104,7 @@ def main() -> None:
         "| pixels | method | time (ms) | mean error (mm) |",
         "| --- | --- | ---: | ---: |",
         *rows,
-    ])
+    ]))
     log.info("wrote %s", BENCHMARKS)
 
 
