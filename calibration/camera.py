@@ -10,6 +10,7 @@ Convention (OpenCV, written once here and pinned by tests/test_camera.py):
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,17 +35,22 @@ def _as_matrix(value, shape: tuple[int, ...], name: str, camera: str) -> np.ndar
     return array
 
 
-def check_rotation(R: np.ndarray, camera: str, name: str = "R") -> None:
-    """Raise a RigError unless R is orthonormal with det +1 (within ROTATION_TOLERANCE)."""
+def check_rotation(
+    R: np.ndarray, camera: str, name: str = "R", tolerance: float = ROTATION_TOLERANCE, file: str | Path | None = None
+) -> float:
+    """Raise a RigError unless R is orthonormal with det +1 within `tolerance`; return its largest deviation
+    (max of |R R^T - I| and |det - 1|)."""
     orthogonality = float(np.abs(R @ R.T - np.eye(3)).max())
     det = float(np.linalg.det(R))
-    if orthogonality > ROTATION_TOLERANCE or abs(det - 1.0) > ROTATION_TOLERANCE:
+    if orthogonality > tolerance or abs(det - 1.0) > tolerance:
         raise RigError(
-            f"expected a rotation matrix (orthonormal, det = +1, within {ROTATION_TOLERANCE:g}), "
+            f"expected a rotation matrix (orthonormal, det = +1, within {tolerance:g}), "
             f"got det = {det:.9f}, max |R R^T - I| = {orthogonality:.3g}",
+            file=file,
             camera=camera,
             field=name,
         )
+    return max(orthogonality, abs(det - 1.0))
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from calibration.camera import Camera
+from calibration.camera import Camera, check_rotation
 from calibration.errors import RigError
 
 log = logging.getLogger(__name__)
@@ -68,20 +68,10 @@ def rotation(value: Any, *, file: Path, camera: str, field: str) -> np.ndarray:
     """(3, 3) world -> camera rotation read from a matrix; snapped to the nearest rotation within
     FILE_ROTATION_TOLERANCE (limited printed precision), refused beyond it."""
     R = as_array(value, (3, 3), file=file, camera=camera, field=field)
-    orthogonality = float(np.abs(R @ R.T - np.eye(3)).max())
-    det = float(np.linalg.det(R))
-    if orthogonality > FILE_ROTATION_TOLERANCE or abs(det - 1.0) > FILE_ROTATION_TOLERANCE:
-        raise RigError(
-            f"expected a rotation matrix (orthonormal, det = +1, within {FILE_ROTATION_TOLERANCE:g}), "
-            f"got det = {det:.6f}, max |R R^T - I| = {orthogonality:.3g}",
-            file=file,
-            camera=camera,
-            field=field,
-        )
-    if orthogonality > 1e-12 or abs(det - 1.0) > 1e-12:
+    deviation = check_rotation(R, camera, field, tolerance=FILE_ROTATION_TOLERANCE, file=file)
+    if deviation > 1e-12:
         U, _, Vt = np.linalg.svd(R)  # float64; U @ Vt is the nearest orthonormal matrix (det +1 this close to R)
-        log.debug("%s: camera '%s': %s snapped to the nearest rotation (was off by %.2g)", file, camera, field,
-                  max(orthogonality, abs(det - 1.0)))
+        log.debug("%s: camera '%s': %s snapped to the nearest rotation (was off by %.2g)", file, camera, field, deviation)
         R = U @ Vt
     return R
 
