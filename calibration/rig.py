@@ -20,6 +20,18 @@ class FrameRange:
     stop: int | None = None
     step: int = 1
 
+    @classmethod
+    def parse(cls, text: str) -> "FrameRange":
+        """'START:STOP[:STEP]' as on the command line (empty parts: 0, open, 1); ValueError saying what was expected."""
+        try:
+            parts = [int(part) if part.strip() else None for part in text.split(":")]
+            if not 1 <= len(parts) <= 3:
+                raise ValueError(text)
+        except ValueError:
+            raise ValueError(f"expected START:STOP[:STEP] with integers, got {text!r}") from None
+        start, stop, step = (parts + [None, None])[:3]
+        return cls(start or 0, stop, step or 1)
+
     def frames(self, available: int | None = None) -> range:
         """The frame numbers; `available` (frame count of the data) bounds an open range."""
         stop = self.stop if self.stop is not None else available

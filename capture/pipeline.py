@@ -135,13 +135,9 @@ def parse_frames(text: str | None) -> FrameRange | None:
     if text is None:
         return None
     try:
-        parts = [int(part) if part.strip() else None for part in text.split(":")]
-        if not 1 <= len(parts) <= 3:
-            raise ValueError
-        start, stop, step = (parts + [None, None])[:3]
-        return FrameRange(start or 0, stop, step or 1)
+        return FrameRange.parse(text)
     except ValueError as error:
-        raise PipelineError(f"--frames: expected START:STOP[:STEP] with integers, got {text!r}") from error
+        raise PipelineError(f"--frames: {error}") from None
 
 
 def resolve_model(model: str) -> Path:

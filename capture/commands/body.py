@@ -13,6 +13,9 @@ import logging
 import time
 from pathlib import Path
 
+from calibration.rig import FrameRange
+from capture.commands import frame_range_argument
+
 logger = logging.getLogger(__name__)
 
 _COLOURS = ((255, 200, 0), (80, 80, 255), (80, 220, 80), (255, 0, 255), (0, 220, 255), (255, 128, 0))
@@ -40,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("--body-model", default="anny", choices=("anny", "smplx"), help="body model (default: anny)")
     parser.add_argument("--body-model-dir", default=None, help="SMPL-X model folder (or $MULTICAP_SMPLX_DIR)")
-    parser.add_argument("--frames", default=None, help="START:STOP[:STEP] instead of the rig's frame range")
+    parser.add_argument(
+        "--frames", type=frame_range_argument, default=None, help="START:STOP[:STEP] instead of the rig's frame range"
+    )
     parser.add_argument("--no-fit", action="store_true", help="only associate, triangulate and track (no body fit)")
     parser.add_argument("--fit-iterations", type=int, default=60, help="L-BFGS iterations of the full fit stage")
     parser.add_argument("--overlay-frame", type=int, default=None, help="frame drawn to RUN/report/body/ (default: "
@@ -61,10 +66,9 @@ def _keypoint_folders(rig, keypoints: Path | None) -> list[Path]:
     return [Path(base) / (layout.camera_folder(name) if layout is not None else name) for name in rig.names]
 
 
-def _select_frames(available: list[int], text: str | None, rig) -> list[int]:
-    from capture.commands.keypoints import _parse_frames
-
-    frame_range = _parse_frames(text) if text else (rig.layout.frames if rig.layout is not None else None)
+def _select_frames(available: list[int], frames: FrameRange | None, rig) -> list[int]:
+    """The available frames inside `frames` (--frames), else inside the rig's frame range, else all of them."""
+    frame_range = frames or (rig.layout.frames if rig.layout is not None else None)
     if frame_range is None or not available:
         return available
     selected = set(frame_range.frames(available[-1] + 1))

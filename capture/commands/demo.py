@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from capture.pipeline import PipelineError
 
     if args.frames < 3:
-        raise UserFacingError(f"--frames: expected >= 3 (the body stage keeps tracks seen in 3 frames), got {args.frames}")
+        raise UserFacingError(f"--frames: expected >= 3 (the demo shows temporal fusion over a 3-frame window), got {args.frames}")
     config = DemoConfig(people=args.people, views=args.views, frames=args.frames, size=args.size,
                         resolution=args.resolution, fit_iterations=args.fit_iterations, seed=args.seed,
                         method=args.method, fusion=not args.no_fusion)  # fmt: skip

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from calibration.progress import ProgressLog
+from capture.commands import frame_range_argument
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--detector", default="blazepose", help="detector backend (default: blazepose)")
     parser.add_argument("--layout", default="body25", choices=("body25", "coco17"), help="keypoint layout written")
     parser.add_argument("--cameras", nargs="+", default=None, help="only these cameras (default: all)")
-    parser.add_argument("--frames", default=None, help="START:STOP[:STEP] instead of the rig's frame range")
+    parser.add_argument(
+        "--frames", type=frame_range_argument, default=None, help="START:STOP[:STEP] instead of the rig's frame range"
+    )
     parser.add_argument("--max-people", type=int, default=6, help="most people per image (default: 6)")
     parser.add_argument(
         "--tile-size", type=int, default=0, help="also detect in square tiles of this side, px (small people); 0: off"
@@ -40,18 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--force", action="store_true", help="redo frames whose JSON already exists")
     parser.set_defaults(func=run_keypoints)
-
-
-def _parse_frames(text: str):
-    from calibration.rig import FrameRange
-    from capture.cli import UserFacingError
-
-    try:
-        parts = [int(part) if part else None for part in text.split(":")]
-        start, stop, step = (parts + [None, None])[:3]
-        return FrameRange(start or 0, stop, step or 1)
-    except ValueError as error:
-        raise UserFacingError(f"--frames: expected START:STOP[:STEP] with integers, got {text!r}") from error
 
 
 def _check_image_size(camera, image_shape: tuple[int, ...]) -> None:
@@ -95,7 +86,7 @@ def run_keypoints(args: argparse.Namespace) -> int:
     unknown = sorted(set(cameras) - set(rig.names))
     if unknown:
         raise UserFacingError(f"--cameras: unknown camera(s) {unknown}; the rig has {rig.names}")
-    frame_range = _parse_frames(args.frames) if args.frames else None
+    frame_range = args.frames
     config = CropPassConfig(tile_size=max(args.tile_size, 0))
     out = args.out / "keypoints"
     try:

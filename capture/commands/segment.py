@@ -11,6 +11,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from capture.commands import frame_range_argument
+
 logger = logging.getLogger(__name__)
 
 
@@ -20,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--rig", required=True, type=Path, help="rig.yaml of the capture (images/videos, optional masks)")
     parser.add_argument("--run", required=True, type=Path, help="run folder with body/ from `capture body`")
-    parser.add_argument("--frames", default=None, help="START:STOP[:STEP] (default: every frame of RUN/body/)")
+    parser.add_argument(
+        "--frames", type=frame_range_argument, default=None, help="START:STOP[:STEP] (default: every frame of RUN/body/)"
+    )
     parser.add_argument(
         "--background", default=None,
         help="empty-scene plates: a folder with <cam>.png or <cam>/ of images (median), or a frame number",
@@ -45,18 +49,6 @@ def _parse_chroma(text: str) -> tuple[int, int, int]:
     return values
 
 
-def _parse_frames(text: str):
-    from calibration.rig import FrameRange
-    from capture.cli import UserFacingError
-
-    try:
-        parts = [int(part) if part else None for part in text.split(":")]
-        start, stop, step = (parts + [None, None])[:3]
-        return FrameRange(start or 0, stop, step or 1)
-    except ValueError as error:
-        raise UserFacingError(f"--frames: expected START:STOP[:STEP] with integers, got {text!r}") from error
-
-
 def run_segment(args: argparse.Namespace) -> int:
     from body.errors import BodyModelError
     from calibration.rig_file import load_rig
@@ -65,7 +57,7 @@ def run_segment(args: argparse.Namespace) -> int:
 
     rig = load_rig(args.rig)
     chroma = _parse_chroma(args.chroma) if args.chroma else None
-    frames = _parse_frames(args.frames) if args.frames else None
+    frames = args.frames
     try:
         summary = segment_run(rig, args.run, frames=frames, background=args.background, chroma=chroma,
                               overlay_frame=args.overlay_frame, force=args.force)  # fmt: skip

@@ -180,3 +180,11 @@ def test_rig_lookup_and_center(rig):
         rig["x"]
     perfect = ring_rig(6, target=(0.5, -0.2, 1.0))
     assert np.allclose(perfect.center, [0.5, -0.2, 1.0], atol=1e-9)
+
+
+def test_frame_range_parse():
+    assert FrameRange.parse("5:50:2") == FrameRange(5, 50, 2)
+    assert FrameRange.parse(":10") == FrameRange(0, 10, 1) and FrameRange.parse("3:") == FrameRange(3, None, 1)
+    for bad in ("a:b", "1:2:3:4", "1.5:3"):
+        with pytest.raises(ValueError, match="expected START:STOP\\[:STEP\\] with integers"):
+            FrameRange.parse(bad)
