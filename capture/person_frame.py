@@ -80,13 +80,6 @@ def _rig(path: str):
     return load_rig(path)
 
 
-@functools.lru_cache(maxsize=2)
-def _body_model(name: str):
-    from body import create_body
-
-    return create_body(name)
-
-
 @functools.lru_cache(maxsize=1)
 def _network(path: str, device: str):
     from implicit.training import load_model
@@ -140,11 +133,9 @@ def read_occluded_masks(rig, run_dir: Path, frame: int, person: int, labels: lis
 
 def read_person_body(run_dir: Path, frame: int, person: int):
     """(BodyPerson, BodySurface or None) of `person` in `frame` from RUN/body/<frame>.json."""
-    import torch
-    from scipy.spatial.transform import Rotation
-
+    from body import shared_body
     from body.capture_io import body_frame_path, read_body_frame
-    from implicit.dataset import BodySurface
+    from implicit.dataset import body_surface_from_params
 
     _, people = read_body_frame(body_frame_path(run_dir, frame))
     entry = next((p for p in people if p.id == person), None)
@@ -152,15 +143,8 @@ def read_person_body(run_dir: Path, frame: int, person: int):
         raise PersonFrameError(f"{body_frame_path(run_dir, frame)}: no person with id {person}")
     if entry.params is None:
         return entry, None
-    model = _body_model(entry.model)
-    with torch.no_grad():
-        output = model(entry.params.to(dtype=model.dtype))
-    rotation = Rotation.from_rotvec(entry.params.global_rot_aa.double().cpu().numpy().reshape(3)).as_matrix()
-    surface = BodySurface(
-        vertices=output.vertices.double().cpu().numpy(), rest_vertices=output.rest_vertices.double().cpu().numpy(),
-        faces=output.faces.cpu().numpy(), global_rotation=rotation,
-    )  # fmt: skip
-    return entry, surface
+    model = shared_body(entry.model)
+    return entry, body_surface_from_params(model, entry.params.to(dtype=model.dtype), ())
 
 
 def person_grid(entry, surface, resolution: int):
