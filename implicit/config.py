@@ -112,6 +112,12 @@ class SamplingConfig:
     """Per view, probability of pasting another person's silhouette into the masks (augmentation)."""
     blob_probability: float = 0.3
     """Per view, probability of pasting a random elliptic blob into the masks (augmentation)."""
+    other_people_fraction: float = 0.1
+    """Share of the points drawn around the other people of the scene (inside and near them, within
+    other_people_reach of this person), labelled against this person: teaches that space another person fills,
+    which every view sees as 'unobserved', is not this person's."""
+    other_people_reach: float = 0.3
+    """Metres around this person's ground-truth box within which the other people's points are kept."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,9 @@ class TrainConfig:
     fine_steps: int = 10000
     """Steps of the fine stage (coarse level and normal network frozen); ignored when the fine level is off."""
     learning_rate: float = 1e-4
-    """Adam learning rate."""
+    """Adam learning rate at the start of each stage."""
+    final_learning_rate_fraction: float = 1.0
+    """Cosine decay within each stage down to learning_rate times this at the stage's last step (1 = constant)."""
     gradient_clip: float = 1.0
     """Largest global gradient norm per step (gradients are scaled down beyond it)."""
     normal_loss_weight: float = 1.0
@@ -132,6 +140,8 @@ class TrainConfig:
     """Log loss and occupancy IoU every this many steps."""
     checkpoint_every: int = 500
     """Write a checkpoint every this many steps (and at the end)."""
+    validate_every: int = 500
+    """Evaluate the held-out validation people every this many steps (and at the end), when they are given."""
     query_chunk: int = 20000
     """Points per forward pass at inference (memory bound)."""
     seed: int = 0
@@ -200,8 +210,13 @@ def validate(config: Config) -> None:
     for name, levels in (("coarse.depth", c.depth + 2), ("fine.depth", f.depth), ("fine.normal_downsamples", f.normal_downsamples)):
         if crop % (2**levels):
             raise ConfigError(f"inputs.crop_size: expected a multiple of 2**{levels} ({name}), got {crop}")
-    if not 0.0 <= config.sampling.uniform_fraction <= 1.0:
-        raise ConfigError(f"sampling.uniform_fraction: expected a value in [0, 1], got {config.sampling.uniform_fraction}")
+    for name in ("uniform_fraction", "other_people_fraction"):
+        value = getattr(config.sampling, name)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"sampling.{name}: expected a value in [0, 1], got {value}")
+    if not 0.0 < config.train.final_learning_rate_fraction <= 1.0:
+        raise ConfigError(f"train.final_learning_rate_fraction: expected a value in (0, 1], "
+                          f"got {config.train.final_learning_rate_fraction}")  # fmt: skip
 
 
 def full_config() -> Config:
@@ -219,7 +234,8 @@ def small_config() -> Config:
         fine=FineConfig(normal_channels=8, normal_downsamples=3, normal_blocks=3, channels=16, depth=2,
                         token_dim=32, heads=4, mlp=(128, 64)),  # fmt: skip
         sampling=SamplingConfig(points=4000),
-        train=TrainConfig(coarse_steps=6000, fine_steps=2000, learning_rate=2e-4, checkpoint_every=250),
+        train=TrainConfig(coarse_steps=3500, fine_steps=1000, learning_rate=2e-4, final_learning_rate_fraction=0.1,
+                          checkpoint_every=250, validate_every=500),
     )
 
 

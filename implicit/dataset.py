@@ -60,6 +60,7 @@ class TrainingSample:
         scene_depth: (V, H, W) float32 rendered depth of all people (+inf where empty), for point visibility.
         normals: (V, H, W, 3) float32 camera-frame normals of the person rendered alone (0 where empty).
         silhouette: (V, H, W) bool, the person rendered alone (visible or hidden by others).
+        others: the other people's ground-truth meshes (for the training points around them).
     """
 
     cameras: list[Camera]
@@ -71,6 +72,7 @@ class TrainingSample:
     scene_depth: np.ndarray
     normals: np.ndarray
     silhouette: np.ndarray
+    others: tuple[Mesh, ...] = ()
 
     @property
     def person_mask(self) -> np.ndarray:
@@ -100,6 +102,7 @@ def render_training_sample(
     return TrainingSample(
         cameras=cameras, images=np.asarray(images, np.float32), labels=np.asarray(labels), person_id=person_id,
         mesh=meshes[person_id], body=body, scene_depth=scene.depth, normals=alone.normal, silhouette=alone.mask,
+        others=tuple(mesh for pid, mesh in meshes.items() if pid != person_id),
     )  # fmt: skip
 
 
@@ -242,7 +245,8 @@ def make_training_example(prepared: _Prepared, config: Config, rng: np.random.Ge
     masks, unobserved = crops.masks, crops.unobserved
     if augment:
         masks, unobserved, _ = augment_occlusion(masks, unobserved, prepared.occluders, config.sampling, rng)
-    points, labels = sample_training_points(sample.mesh, sample.cameras, sample.scene_depth, config.sampling, rng)
+    points, labels = sample_training_points(sample.mesh, sample.cameras, sample.scene_depth, config.sampling, rng,
+                                            sample.others)  # fmt: skip
     visible = torch.as_tensor(masks, dtype=torch.float32)[None, :, None]
     normals = torch.as_tensor(np.ascontiguousarray(np.moveaxis(prepared.normals, -1, 1)), dtype=torch.float32)[None]
     return TrainingExample(

@@ -4,7 +4,8 @@ augmentation of the person masks.
 Points (DeepMultiCap section 5): surface samples of the ground-truth mesh moved by a Gaussian offset with a small
 sigma where the surface is visible in some view and a larger sigma where no view sees it, plus uniform points in
 the person's padded box; labelled by ray parity against the watertight ground truth and balanced half inside,
-half outside. Every function draws from the `rng` it is given, so a seed reproduces a sample.
+half outside. A share of points lies around the other people of the scene, where every view sees only the other
+person ('unobserved'), so that the network does not fill that space with this person. Every function draws from the `rng` it is given, so a seed reproduces a sample.
 """
 
 from __future__ import annotations
@@ -69,20 +70,50 @@ def sample_training_points(
     scene_depth: np.ndarray,
     config: SamplingConfig,
     rng: np.random.Generator,
+    others: Sequence[Mesh] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Balanced query points around one person.
+    """Balanced query points around one person, plus points around the other people near them.
 
     Args:
         mesh: the person's watertight ground-truth mesh, world, metres.
         cameras, scene_depth: the views and their rendered scene depth (V, H, W), for visibility.
         config: counts and sigmas.
         rng: the random source.
+        others: the other people's ground-truth meshes; up to config.other_people_fraction of the points are drawn
+            around them (sigma_hidden offsets) within config.other_people_reach of this person's box, labelled
+            against this person (mostly outside).
 
     Returns:
         points (N, 3) float32 world and labels (N,) float32 (1 inside, 0 outside), N = config.points, shuffled;
-        half of each class when the candidates allow it.
+        the points around this person are half of each class when the candidates allow it.
     """
-    total = CANDIDATE_FACTOR * config.points
+    near_others = _points_near_others(mesh, others, int(round(config.other_people_fraction * config.points)), config, rng)
+    points, labels = _balanced_points(mesh, cameras, scene_depth, config, config.points - len(near_others), rng)
+    if len(near_others):
+        points = np.concatenate([points, near_others.astype(np.float32)])
+        labels = np.concatenate([labels, occupancy_labels(mesh, near_others).astype(np.float32)])
+        order = rng.permutation(len(points))
+        points, labels = points[order], labels[order]
+    return points, labels
+
+
+def _points_near_others(mesh: Mesh, others: Sequence[Mesh], count: int, config: SamplingConfig,
+                        rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+    """(<= count, 3) points around the other people's surfaces that lie within reach of `mesh`'s box."""
+    if not others or count == 0:
+        return np.zeros((0, 3))
+    low = mesh.vertices.min(axis=0) - config.other_people_reach
+    high = mesh.vertices.max(axis=0) + config.other_people_reach
+    candidates = np.concatenate([sample_surface(other, CANDIDATE_FACTOR * count, rng) for other in others])
+    candidates += rng.normal(size=candidates.shape) * config.sigma_hidden
+    candidates = candidates[np.all((candidates >= low) & (candidates <= high), axis=1)]
+    return rng.permutation(candidates)[:count]
+
+
+def _balanced_points(mesh: Mesh, cameras: Sequence[Camera], scene_depth: np.ndarray, config: SamplingConfig,
+                     count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """`count` points around `mesh` (surface offsets by visibility, uniform in the padded box), half inside."""
+    total = CANDIDATE_FACTOR * count
     uniform = int(round(config.uniform_fraction * total))
     surface = sample_surface(mesh, total - uniform, rng)
     sigma = np.where(
@@ -96,8 +127,8 @@ def sample_training_points(
     candidates = np.concatenate([near, low + rng.random((uniform, 3)) * (high - low)])
     inside = occupancy_labels(mesh, candidates)
     inside_idx, outside_idx = rng.permutation(np.flatnonzero(inside)), rng.permutation(np.flatnonzero(~inside))
-    n_in = min(len(inside_idx), max(config.points // 2, config.points - len(outside_idx)))
-    chosen = np.concatenate([inside_idx[:n_in], outside_idx[: config.points - n_in]])
+    n_in = min(len(inside_idx), max(count // 2, count - len(outside_idx)))
+    chosen = np.concatenate([inside_idx[:n_in], outside_idx[: count - n_in]])
     chosen = rng.permutation(chosen)
     return candidates[chosen].astype(np.float32), inside[chosen].astype(np.float32)
 

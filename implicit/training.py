@@ -49,6 +49,19 @@ def total_steps(config: Config) -> int:
     return config.train.coarse_steps + (config.train.fine_steps if config.fine.enabled else 0)
 
 
+def learning_rate_at(config: Config, step: int) -> float:
+    """Adam's learning rate at (0-based) `step`: cosine from learning_rate at the start of the step's stage down to
+    learning_rate * final_learning_rate_fraction at the stage's last step."""
+    t = config.train
+    if stage_at(config, step) == "coarse":
+        start, length = 0, t.coarse_steps
+    else:
+        start, length = t.coarse_steps, t.fine_steps
+    progress = min(max(step - start, 0) / max(length - 1, 1), 1.0)
+    low = t.learning_rate * t.final_learning_rate_fraction
+    return low + 0.5 * (t.learning_rate - low) * (1.0 + np.cos(np.pi * progress))
+
+
 def training_step(model: DeepMultiCap, example: TrainingExample, stage: Stage, normal_weight: float) -> dict[str, float | torch.Tensor]:
     """Forward pass and loss of one step. Returns {'loss': tensor, 'occupancy': float, 'normals': float, 'iou': float}.
 
@@ -190,6 +203,8 @@ def train(
         index = int(np.random.default_rng([dataset.seed, step]).integers(len(dataset)))
         example = dataset.example(index, draw=step).to(device)
         model.train()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(config, step)
         metrics = training_step(model, example, stage, config.train.normal_loss_weight)
         optimizer.zero_grad(set_to_none=True)
         metrics["loss"].backward()
