@@ -192,7 +192,7 @@ def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
     entry, surface = read_person_body(run_dir, task.frame, task.person)
     grid = person_grid(entry, surface, task.resolution)
     fn = _occupancy(task, rig, images, person_mask, occluded, surface)
-    mesh, _ = reconstruct_mesh(fn, grid)
+    mesh, _ = reconstruct_mesh(fn, grid, anchors=surface.vertices if surface is not None else entry.keypoints)
     if mesh.num_faces == 0:
         logger.warning("frame %d, person %d: empty reconstruction (not in the masks?)", task.frame, task.person)
         atomic_write_text(empty_marker_path(run_dir, task.frame, task.person),

@@ -282,6 +282,10 @@ class TrainingDataset(Dataset):
     def __len__(self) -> int:
         return len(self.sources)
 
+    def sample(self, index: int) -> TrainingSample:
+        """The raw sample `index` (ground-truth mesh, body, views)."""
+        return self._prepared(index).sample
+
     def example(self, index: int, draw: int = 0) -> TrainingExample:
         """Sample `index` with augmentation and points drawn from the seed (self.seed, index, draw): reproducible."""
         rng = np.random.default_rng([self.seed, index, draw])

@@ -64,8 +64,12 @@ class MeshingConfig:
     """Points per call of the occupancy function (bounds its memory, e.g. a network's batch)."""
     close_boundary: bool = True
     """Treat everything outside the grid as outside, so a surface cut by the grid's box is closed there."""
-    largest_component: bool = False
-    """Keep only the connected component with the most faces (drops floating blobs)."""
+    largest_component: bool = True
+    """Keep the connected component with the most faces, plus the components that come within anchor_distance
+    of the anchor points given to `reconstruct_mesh` (the person's body): floating blobs away from the person (e.g.
+    where another person stands, which every view sees as 'unobserved') are dropped. False keeps every part."""
+    anchor_distance: float = 0.05
+    """Metres: a smaller component is kept when one of its vertices is this close to an anchor point."""
     smooth_iterations: int = 0
     """Taubin smoothing iterations after marching cubes (volume-preserving); 0 = none."""
 
@@ -78,6 +82,8 @@ class MeshingConfig:
             raise MeshingError(f"MeshingConfig.band: expected >= 0 cells, got {self.band!r}")
         if self.chunk_size < 1:
             raise MeshingError(f"MeshingConfig.chunk_size: expected >= 1 points, got {self.chunk_size!r}")
+        if not self.anchor_distance >= 0.0:
+            raise MeshingError(f"MeshingConfig.anchor_distance: expected >= 0 metres, got {self.anchor_distance!r}")
         if self.smooth_iterations < 0:
             raise MeshingError(f"MeshingConfig.smooth_iterations: expected >= 0, got {self.smooth_iterations!r}")
 
@@ -262,17 +268,25 @@ def evaluate_octree(
     return values
 
 
-def _largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The connected part (through shared vertices) with the most faces, vertices re-indexed."""
+def _main_components(vertices: np.ndarray, faces: np.ndarray, anchors: np.ndarray | None,
+                     anchor_distance: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The connected part (through shared vertices) with the most faces and the parts with a vertex within
+    `anchor_distance` of an anchor point ((K, 3) or None), vertices re-indexed."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
 
     n = len(vertices)
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
     graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    count, labels = connected_components(graph, directed=False)
     face_labels = labels[faces[:, 0]]
-    keep_faces = face_labels == np.bincount(face_labels).argmax()
+    kept = np.zeros(count, bool)
+    kept[np.bincount(face_labels).argmax()] = True
+    if anchors is not None and len(anchors):
+        distance, _ = cKDTree(np.asarray(anchors, np.float64)).query(vertices, distance_upper_bound=anchor_distance)
+        kept[np.unique(labels[np.isfinite(distance)])] = True
+    keep_faces = kept[face_labels]
     used = np.unique(faces[keep_faces])
     remap = np.full(n, -1, np.int64)
     remap[used] = np.arange(len(used))
@@ -286,6 +300,8 @@ def extract_mesh(
     close_boundary: bool = True,
     largest_component: bool = False,
     smooth_iterations: int = 0,
+    anchors: np.ndarray | None = None,
+    anchor_distance: float = 0.05,
 ) -> Mesh:
     """The `threshold` iso-surface of `volume` (inside above it) by marching cubes (PyMCubes), in world metres.
 
@@ -295,7 +311,8 @@ def extract_mesh(
         threshold: iso-value.
         close_boundary: pad the volume with an outside value (threshold - 1), so that a shape cut by the
             grid's box gets closing faces up to one voxel beyond the box and the mesh stays watertight.
-        largest_component: keep only the connected component with the most faces.
+        largest_component: keep only the connected component with the most faces and those with a vertex within
+            `anchor_distance` metres of one of the `anchors` ((K, 3) world points, e.g. the body's vertices).
         smooth_iterations: Taubin smoothing iterations (0 = none, the default).
 
     Returns:
@@ -319,7 +336,7 @@ def extract_mesh(
         return Mesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64))
     vertices = grid.index_to_world(vertices - offset)
     if largest_component:
-        vertices, faces = _largest_component(vertices, faces)
+        vertices, faces = _main_components(vertices, faces, anchors, anchor_distance)
     if smooth_iterations:
         import trimesh
 
@@ -342,9 +359,12 @@ class _CountingFn:
 
 
 def reconstruct_mesh(
-    fn: OccupancyFn, grid: VoxelGrid, config: MeshingConfig = MeshingConfig()
+    fn: OccupancyFn, grid: VoxelGrid, config: MeshingConfig = MeshingConfig(), anchors: np.ndarray | None = None
 ) -> tuple[Mesh, MeshingStats]:
     """Evaluate `fn` on `grid` (octree or dense, per `config`) and mesh its iso-surface in world metres.
+
+    `anchors` ((K, 3) world points, e.g. the person's body vertices): smaller components near them survive
+    `config.largest_component` (a limb the coarse grid cut off stays, a blob away from the person goes).
 
     Returns:
         (mesh, stats): the Mesh (faces counter-clockwise from outside; none if nothing is inside) and the
@@ -360,9 +380,8 @@ def reconstruct_mesh(
     else:
         volume = evaluate_dense(counting, grid, config.chunk_size)
     evaluated = time.perf_counter()
-    mesh = extract_mesh(
-        volume, grid, config.threshold, config.close_boundary, config.largest_component, config.smooth_iterations
-    )
+    mesh = extract_mesh(volume, grid, config.threshold, config.close_boundary, config.largest_component,
+                        config.smooth_iterations, anchors, config.anchor_distance)  # fmt: skip
     stats = MeshingStats(counting.queries, grid.num_points, evaluated - start, time.perf_counter() - evaluated)
     logger.info(
         "meshed %s: %d faces, %d queries (%.1f%% of dense), %.2f s",

@@ -1,5 +1,6 @@
-"""Training loop: two stages (coarse level + normal network, then the fine level with them frozen), Adam,
-periodic logging of loss / IoU, atomic checkpoints, resume from the latest one.
+"""Training loop: two stages (coarse level + normal network, then the fine level with them frozen), Adam with a
+cosine learning-rate decay per stage, periodic logging of loss / IoU, validation on held-out people, atomic
+checkpoints with a curves PNG, resume from the latest one.
 
     result = train(config, dataset, out_dir, device="cpu", resume=True)
     model = load_model(out_dir / CHECKPOINT_NAME)
@@ -22,11 +23,14 @@ import numpy as np
 import torch
 
 from calibration.atomic import atomic_path, atomic_write_text
+from calibration.progress import ProgressLog
 from implicit.config import Config
 from implicit.dataset import TrainingDataset, TrainingExample
 from implicit.features import project_to_crops
 from implicit.losses import normal_loss, occupancy_iou, occupancy_loss
 from implicit.model import DeepMultiCap
+from implicit.training_curves import plot_training_curves
+from implicit.validation import validate
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +107,14 @@ SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def save_checkpoint(path: str | Path, model: DeepMultiCap, optimizer: torch.optim.Optimizer, step: int,
-                    history: list[dict], data_seed: int) -> None:  # fmt: skip
-    """Write model, optimizer, step (steps done), config, data seed, git commit and metrics history, atomically."""
+                    history: list[dict], data_seed: int, sessions: list[dict]) -> None:  # fmt: skip
+    """Write model, optimizer, step (steps done), config, data seed, metrics history and the training sessions
+    (`git_commit` = the commit the training started from; `sessions`: {'step', 'git_commit'} at every start or
+    resume), atomically."""
     state = {
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-        "config": model.config.to_dict(), "data_seed": data_seed, "git_commit": _git_commit(), "history": history,
+        "config": model.config.to_dict(), "data_seed": data_seed, "git_commit": sessions[0]["git_commit"],
+        "sessions": sessions, "history": history,
     }  # fmt: skip
     with atomic_path(path) as temp:
         torch.save(state, temp)
@@ -167,6 +174,8 @@ def train(
     steps: int | None = None,
     device: str | torch.device = "cpu",
     resume: bool = False,
+    validation: TrainingDataset | None = None,
+    validation_resolution: int = 64,
 ) -> TrainResult:
     """Train (or continue training) a model and write checkpoints to `out_dir`.
 
@@ -177,13 +186,18 @@ def train(
         steps: total steps to reach (default: total_steps(config)); stages switch at config.train.coarse_steps.
         device: 'cpu' or 'cuda'.
         resume: continue from out_dir/CHECKPOINT_NAME when it exists.
+        validation: held-out people (augment=False), scored every config.train.validate_every steps and at the end
+            (implicit.validation; meshes at `validation_resolution`).
+
+    Writes out_dir/CHECKPOINT_NAME, history.json and curves.png (implicit.training_curves) at every checkpoint, and
+    logs progress (steps done, time per step, time left).
     """
     out_dir = Path(out_dir)
     checkpoint = out_dir / CHECKPOINT_NAME
     torch.manual_seed(config.train.seed)
     model = DeepMultiCap(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.learning_rate)
-    step, history = 0, []
+    step, history, sessions = 0, [], []
     if resume and checkpoint.is_file():
         state = read_checkpoint(checkpoint, device)
         if state["config"] != config.to_dict():
@@ -194,10 +208,13 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = int(state["step"]), list(state.get("history", []))
+        sessions = list(state.get("sessions", [{"step": 0, "git_commit": state.get("git_commit")}]))
         logger.info("resumed from %s at step %d", checkpoint, step)
+    sessions.append({"step": step, "git_commit": _git_commit()})
     end = total_steps(config) if steps is None else steps
     window: list[dict] = []
-    started = time.perf_counter()
+    started = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+    progress = ProgressLog("train", max(end - step, 1), "steps", every=60.0)
     while step < end:
         stage = stage_at(config, step)
         index = int(np.random.default_rng([dataset.seed, step]).integers(len(dataset)))
@@ -212,14 +229,23 @@ def train(
         optimizer.step()
         step += 1
         window.append({k: float(v.detach()) if isinstance(v, torch.Tensor) else v for k, v in metrics.items()})
-        if step % config.train.log_every == 0 or step == end:
+        progress.step(f"step {step}, {stage} stage, loss {window[-1]['loss']:.4f}")
+        validate_now = validation is not None and (step % config.train.validate_every == 0 or step == end)
+        if step % config.train.log_every == 0 or step == end or validate_now:
             entry = {"step": step, "stage": stage, "seconds": round(time.perf_counter() - started, 2)}
             entry.update({k: round(float(np.mean([w[k] for w in window])), 5) for k in window[0]})
-            history.append(entry)
             window = []
             logger.info("step %d (%s): loss %.4f occupancy %.4f normals %.4f IoU %.3f", step, stage,
                         entry["loss"], entry["occupancy"], entry["normals"], entry["iou"])  # fmt: skip
+            if validate_now:
+                scores = validate(model, validation, fine=stage == "fine", resolution=validation_resolution, device=device)
+                entry.update({k: round(v, 5) for k, v in scores.items()})
+                logger.info("step %d validation: IoU %.3f (coarse %.3f), Chamfer %.2f cm, P2S %.2f cm, %d empty",
+                            step, scores["val_iou"], scores["val_iou_coarse"], scores["val_chamfer_cm"],
+                            scores["val_p2s_cm"], scores["val_empty"])  # fmt: skip
+            history.append(entry)
         if step % config.train.checkpoint_every == 0 or step == end:
-            save_checkpoint(checkpoint, model, optimizer, step, history, dataset.seed)
+            save_checkpoint(checkpoint, model, optimizer, step, history, dataset.seed, sessions)
             atomic_write_text(out_dir / "history.json", json.dumps(history, indent=1))
+            plot_training_curves(history, out_dir / "curves.png", title=f"capture train: {config.name}")
     return TrainResult(step=step, history=history, checkpoint=checkpoint if checkpoint.is_file() else None)

@@ -129,12 +129,14 @@ def visual_hull_mesh(
     grid: VoxelGrid,
     soft: bool = False,
     config: MeshingConfig = MeshingConfig(),
+    anchors: np.ndarray | None = None,
 ) -> Mesh:
     """The visual hull of one person (see `VisualHull` for the arguments) meshed on `grid` with the same
-    octree evaluation and marching cubes as the network (`implicit.meshing.reconstruct_mesh`).
+    octree evaluation and marching cubes as the network (`implicit.meshing.reconstruct_mesh`, which also explains
+    `anchors`: points of the person, e.g. the body's vertices, near which smaller parts are kept).
 
     Returns:
         Mesh in world metres, faces counter-clockwise from outside; no faces when nothing survives carving.
     """
-    mesh, _ = reconstruct_mesh(VisualHull(cameras, masks, unknown, soft), grid, config)
+    mesh, _ = reconstruct_mesh(VisualHull(cameras, masks, unknown, soft), grid, config, anchors)
     return mesh

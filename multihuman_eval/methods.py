@@ -70,7 +70,8 @@ def visual_hull(config: MethodConfig) -> Method:
 
     def run(scene: SceneData, person_id: int) -> Mesh:
         return visual_hull_mesh(scene.cameras, scene.person_mask(person_id), scene.unobserved(person_id),
-                                person_grid(scene, person_id, config), config=config.meshing)  # fmt: skip
+                                person_grid(scene, person_id, config), config=config.meshing,
+                                anchors=scene.body(person_id).mesh.vertices)  # fmt: skip
 
     return run
 
@@ -143,7 +144,7 @@ def _network(name: str, config: MethodConfig) -> Method:
         inputs, _, _ = build_person_inputs(scene.cameras, scene.images, scene.person_mask(person_id),
                                            scene.unobserved(person_id), body, model.config)  # fmt: skip
         fn = occupancy_function(model, inputs, fine=fine)
-        mesh, _ = reconstruct_mesh(fn, person_grid(scene, person_id, config), config.meshing)
+        mesh, _ = reconstruct_mesh(fn, person_grid(scene, person_id, config), config.meshing, anchors=body.vertices)
         return mesh
 
     return run

@@ -16,7 +16,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--data", nargs="+", type=Path, metavar="DIR",
                         help="synthetic capture folders (with rig.yaml and gt/), or folders holding several")  # fmt: skip
     source.add_argument("--capsule-scene", action="store_true", help="train on a stand-in scene of capsules (smoke test)")
-    parser.add_argument("--out", required=True, type=Path, help="checkpoint folder (latest.pt, history.json)")
+    parser.add_argument("--validation", nargs="+", type=Path, metavar="DIR", default=None,
+                        help="held-out synthetic capture folders (or folders holding several): occupancy IoU and "
+                             "Chamfer every validate_every steps")  # fmt: skip
+    parser.add_argument("--validation-resolution", type=int, default=64, metavar="N",
+                        help="grid samples along a person's longest side for the validation meshes (default: 64)")
+    parser.add_argument("--out", required=True, type=Path, help="checkpoint folder (latest.pt, history.json, curves.png)")
     parser.add_argument("--steps", type=int, default=None, help="total steps to reach (default: the config's)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="torch device")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/latest.pt when it exists")
@@ -69,10 +74,17 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         sources = [loader for folder in _capture_folders(args.data) for loader in capture_samples(folder)]
     dataset = TrainingDataset(sources, config, seed=args.seed)
-    result = train(config, dataset, args.out, steps=args.steps, device=args.device, resume=args.resume)
+    validation = None
+    if args.validation:
+        held_out = [loader for folder in _capture_folders(args.validation) for loader in capture_samples(folder)]
+        validation = TrainingDataset(held_out, config, seed=args.seed + 1, augment=False)
+    result = train(config, dataset, args.out, steps=args.steps, device=args.device, resume=args.resume,
+                   validation=validation, validation_resolution=args.validation_resolution)  # fmt: skip
     last = result.history[-1] if result.history else {}
+    validated = next((entry for entry in reversed(result.history) if "val_iou" in entry), None)
+    scores = f"; validation IoU {validated['val_iou']:.3f}, Chamfer {validated['val_chamfer_cm']:.2f} cm" if validated else ""
     print(f"trained {config.name} to step {result.step}: loss {last.get('loss', float('nan')):.4f} "
-          f"IoU {last.get('iou', float('nan')):.3f}; checkpoint {result.checkpoint}")  # fmt: skip
+          f"IoU {last.get('iou', float('nan')):.3f}{scores}; checkpoint {result.checkpoint}")  # fmt: skip
     return 0
 
 

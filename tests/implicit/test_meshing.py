@@ -120,6 +120,11 @@ def test_largest_component_drops_the_small_blob():
     assert np.all(largest.vertices[:, 0] < 0.05)
     assert largest.faces.max() == largest.num_vertices - 1
     assert trimesh.Trimesh(largest.vertices, largest.faces).is_watertight
+    # a part near the anchors (the person's body) stays; anchors far from it change nothing
+    near_blob = extract_mesh(volume, grid, largest_component=True, anchors=np.array([[0.6, 0.0, 0.17]]))
+    assert near_blob.num_faces == both.num_faces
+    far = extract_mesh(volume, grid, largest_component=True, anchors=np.array([[0.6, 0.0, 0.3]]), anchor_distance=0.05)
+    assert far.num_faces == largest.num_faces
 
 
 def test_smoothing_keeps_the_shape():

@@ -32,6 +32,24 @@ def test_sphere_labels_are_correct_and_balanced(sphere_scene):
     assert np.array_equal(labels[clear] > 0.5, radius[clear] < 0.3)
 
 
+def test_a_share_of_points_lies_around_the_other_people_and_is_outside(sphere_scene):
+    sphere, cameras, depth = sphere_scene
+    near = primitives.icosphere(0.25, center=CENTER + [0.9, 0.0, 0.0], subdivisions=3)  # within reach
+    far = primitives.icosphere(0.25, center=CENTER + [3.0, 0.0, 0.0], subdivisions=3)  # beyond reach
+    config = SamplingConfig(points=2000, other_people_fraction=0.1, other_people_reach=0.6)
+    points, labels = sample_training_points(sphere, cameras, depth, config, np.random.default_rng(2), [near, far])
+    assert points.shape == (2000, 3)
+    # the person's own points stay within 0.4 m of its centre (0.3 m + 0.1 m padding): these are all the others'
+    around_near = np.linalg.norm(points - (CENTER + [0.9, 0.0, 0.0]), axis=1) < 0.25 + 3 * config.sigma_hidden
+    assert 190 <= around_near.sum() <= 200 and not labels[around_near].any()
+    assert points[around_near, 0].max() <= CENTER[0] + 0.3 + 0.6  # within reach of the person's box
+    assert np.linalg.norm(points - (CENTER + [3.0, 0.0, 0.0]), axis=1).min() > 1.0
+    main = ~around_near
+    assert labels[main].mean() == pytest.approx(0.5, abs=0.01)  # the person's own points stay balanced
+    alone, _ = sample_training_points(sphere, cameras, depth, config, np.random.default_rng(2))
+    assert not (np.linalg.norm(alone - (CENTER + [0.9, 0.0, 0.0]), axis=1) < 0.4).any()
+
+
 def test_same_seed_same_points(sphere_scene):
     sphere, cameras, depth = sphere_scene
     config = SamplingConfig(points=300)

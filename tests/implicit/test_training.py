@@ -11,7 +11,14 @@ import torch
 from implicit.config import tiny_config
 from implicit.dataset import TrainingDataset
 from implicit.testing import capsule_scene
-from implicit.training import CHECKPOINT_NAME, CheckpointError, load_model, read_checkpoint, train
+from implicit.training import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    learning_rate_at,
+    load_model,
+    read_checkpoint,
+    train,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -60,6 +67,35 @@ def test_resume_continues_at_the_same_step_with_the_same_weights(samples, tmp_pa
     other = dataclasses.replace(config, name="other")
     with pytest.raises(CheckpointError, match="config"):
         train(other, dataset, tmp_path / "b", resume=True)
+
+
+def test_validation_scores_held_out_people_and_the_curves_are_drawn(samples, tmp_path):
+    config = dataclasses.replace(tiny_config(), train=dataclasses.replace(
+        tiny_config().train, coarse_steps=4, fine_steps=2, log_every=2, checkpoint_every=3, validate_every=4))  # fmt: skip
+    dataset = TrainingDataset([lambda: samples[0]], config, seed=1)
+    held_out = TrainingDataset([lambda: samples[1]], config, seed=2, augment=False)
+    result = train(config, dataset, tmp_path, validation=held_out, validation_resolution=24)
+    validated = [entry for entry in result.history if "val_iou" in entry]
+    assert [entry["step"] for entry in validated] == [4, 6]  # every validate_every steps and at the end
+    assert [entry["stage"] for entry in validated] == ["coarse", "fine"]
+    for entry in validated:
+        assert 0.0 <= entry["val_iou"] <= 1.0 and 0.0 <= entry["val_iou_coarse"] <= 1.0
+        assert entry["val_empty"] == 1 or entry["val_chamfer_cm"] > 0.0
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    state = read_checkpoint(tmp_path / CHECKPOINT_NAME)
+    assert [session["step"] for session in state["sessions"]] == [0]
+    assert state["git_commit"] == state["sessions"][0]["git_commit"]
+
+
+def test_learning_rate_decays_by_cosine_within_each_stage():
+    config = tiny_config()
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, coarse_steps=11, fine_steps=5,
+                                 learning_rate=1e-3, final_learning_rate_fraction=0.1))  # fmt: skip
+    rates = [learning_rate_at(config, step) for step in range(16)]
+    assert rates[0] == pytest.approx(1e-3) and rates[10] == pytest.approx(1e-4)
+    assert rates[5] == pytest.approx(5.5e-4)  # half-way: the mean of both ends
+    assert all(a > b for a, b in zip(rates[:10], rates[1:11]))
+    assert rates[11] == pytest.approx(1e-3) and rates[15] == pytest.approx(1e-4)  # the fine stage starts over
 
 
 def test_capture_train_command(tmp_path, capsys):
