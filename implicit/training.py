@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -30,7 +31,6 @@ from implicit.features import project_to_crops
 from implicit.losses import normal_loss, occupancy_iou, occupancy_loss
 from implicit.model import DeepMultiCap
 from implicit.training_curves import plot_training_curves
-from implicit.validation import validate
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +174,7 @@ def train(
     steps: int | None = None,
     device: str | torch.device = "cpu",
     resume: bool = False,
-    validation: TrainingDataset | None = None,
-    validation_resolution: int = 64,
+    validate: Callable[[DeepMultiCap, bool], dict[str, float]] | None = None,
 ) -> TrainResult:
     """Train (or continue training) a model and write checkpoints to `out_dir`.
 
@@ -186,8 +185,9 @@ def train(
         steps: total steps to reach (default: total_steps(config)); stages switch at config.train.coarse_steps.
         device: 'cpu' or 'cuda'.
         resume: continue from out_dir/CHECKPOINT_NAME when it exists.
-        validation: held-out people (augment=False), scored every config.train.validate_every steps and at the end
-            (implicit.validation; meshes at `validation_resolution`).
+        validate: scores held-out people: (model, fine level trained?) -> {name: value} with 'val_iou',
+            'val_iou_coarse', 'val_chamfer_cm', 'val_p2s_cm', 'val_empty' (multihuman_eval.validation.validate);
+            called every config.train.validate_every steps and at the end, its values go into the history.
 
     Writes out_dir/CHECKPOINT_NAME, history.json and curves.png (implicit.training_curves) at every checkpoint, and
     logs progress (steps done, time per step, time left).
@@ -230,7 +230,7 @@ def train(
         step += 1
         window.append({k: float(v.detach()) if isinstance(v, torch.Tensor) else v for k, v in metrics.items()})
         progress.step(f"step {step}, {stage} stage, loss {window[-1]['loss']:.4f}")
-        validate_now = validation is not None and (step % config.train.validate_every == 0 or step == end)
+        validate_now = validate is not None and (step % config.train.validate_every == 0 or step == end)
         if step % config.train.log_every == 0 or step == end or validate_now:
             entry = {"step": step, "stage": stage, "seconds": round(time.perf_counter() - started, 2)}
             entry.update({k: round(float(np.mean([w[k] for w in window])), 5) for k in window[0]})
@@ -238,7 +238,7 @@ def train(
             logger.info("step %d (%s): loss %.4f occupancy %.4f normals %.4f IoU %.3f", step, stage,
                         entry["loss"], entry["occupancy"], entry["normals"], entry["iou"])  # fmt: skip
             if validate_now:
-                scores = validate(model, validation, fine=stage == "fine", resolution=validation_resolution, device=device)
+                scores = validate(model, stage == "fine")
                 entry.update({k: round(v, 5) for k, v in scores.items()})
                 logger.info("step %d validation: IoU %.3f (coarse %.3f), Chamfer %.2f cm, P2S %.2f cm, %d empty",
                             step, scores["val_iou"], scores["val_iou_coarse"], scores["val_chamfer_cm"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 
@@ -74,12 +75,15 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         sources = [loader for folder in _capture_folders(args.data) for loader in capture_samples(folder)]
     dataset = TrainingDataset(sources, config, seed=args.seed)
-    validation = None
+    validate = None
     if args.validation:
+        from multihuman_eval.validation import validate as score
+
         held_out = [loader for folder in _capture_folders(args.validation) for loader in capture_samples(folder)]
         validation = TrainingDataset(held_out, config, seed=args.seed + 1, augment=False)
+        validate = functools.partial(score, dataset=validation, resolution=args.validation_resolution)
     result = train(config, dataset, args.out, steps=args.steps, device=args.device, resume=args.resume,
-                   validation=validation, validation_resolution=args.validation_resolution)  # fmt: skip
+                   validate=validate)  # fmt: skip
     last = result.history[-1] if result.history else {}
     validated = next((entry for entry in reversed(result.history) if "val_iou" in entry), None)
     scores = f"; validation IoU {validated['val_iou']:.3f}, Chamfer {validated['val_chamfer_cm']:.2f} cm" if validated else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import dataclasses
 
 import pytest
@@ -11,6 +12,7 @@ import torch
 from implicit.config import tiny_config
 from implicit.dataset import TrainingDataset
 from implicit.testing import capsule_scene
+from multihuman_eval.validation import validate
 from implicit.training import (
     CHECKPOINT_NAME,
     CheckpointError,
@@ -74,7 +76,7 @@ def test_validation_scores_held_out_people_and_the_curves_are_drawn(samples, tmp
         tiny_config().train, coarse_steps=4, fine_steps=2, log_every=2, checkpoint_every=3, validate_every=4))  # fmt: skip
     dataset = TrainingDataset([lambda: samples[0]], config, seed=1)
     held_out = TrainingDataset([lambda: samples[1]], config, seed=2, augment=False)
-    result = train(config, dataset, tmp_path, validation=held_out, validation_resolution=24)
+    result = train(config, dataset, tmp_path, validate=functools.partial(validate, dataset=held_out, resolution=24))
     validated = [entry for entry in result.history if "val_iou" in entry]
     assert [entry["step"] for entry in validated] == [4, 6]  # every validate_every steps and at the end
     assert [entry["stage"] for entry in validated] == ["coarse", "fine"]

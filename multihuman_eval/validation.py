@@ -1,8 +1,9 @@
-"""Held-out validation during training: occupancy IoU on fixed query points and Chamfer / P2S of low-resolution
-meshes against the ground truth, for people never seen in training.
+"""Held-out validation of the network during training: occupancy IoU on fixed query points and Chamfer / P2S of
+low-resolution meshes against the ground truth, for people never seen in training.
 
     validation = TrainingDataset(held_out_sources, config, seed=1, augment=False)
     metrics = validate(model, validation, fine=True, resolution=64)
+    train(config, dataset, out, validate=functools.partial(validate, dataset=validation))   # implicit.training
     # {'val_iou': 0.81, 'val_iou_coarse': 0.79, 'val_chamfer_cm': 1.4, 'val_p2s_cm': 1.6, 'val_empty': 0}
 
 The points of person i are the dataset's draw 0 (the same at every validation); meshes are evaluated with the
@@ -19,6 +20,7 @@ from implicit.dataset import TrainingDataset
 from implicit.grid import VoxelGrid
 from implicit.meshing import reconstruct_mesh
 from implicit.model import DeepMultiCap, occupancy_function
+from multihuman_eval.metrics import SurfaceMetricsConfig, evaluate_surface
 
 MESH_MARGIN_M = 0.15
 """Metres of grid around the body's vertices (as in `capture eval`)."""
@@ -27,25 +29,22 @@ SURFACE_SAMPLES = 5000
 
 
 @torch.no_grad()
-def validate(model: DeepMultiCap, dataset: TrainingDataset, fine: bool, resolution: int = 64,
-             device: str | torch.device = "cpu") -> dict[str, float]:  # fmt: skip
+def validate(model: DeepMultiCap, fine: bool, dataset: TrainingDataset, resolution: int = 64) -> dict[str, float]:
     """Validation metrics of `model` on every person of `dataset` (built with augment=False).
 
     Args:
         model: the network (left in eval mode).
-        dataset: held-out people.
         fine: score the fine level (False: the coarse level only, e.g. during the coarse stage).
+        dataset: held-out people.
         resolution: grid samples along the longest side of each person's mesh grid.
-        device: where the model is.
 
     Returns:
         val_iou (the scored level) and val_iou_coarse over all points of all people; val_chamfer_cm, val_p2s_cm
         (reconstruction to ground truth) averaged over the people whose mesh is not empty; val_empty, how many
         meshes were empty.
     """
-    from multihuman_eval.metrics import SurfaceMetricsConfig, evaluate_surface
-
     model.eval()
+    device = next(model.parameters()).device
     use_fine = fine and model.fine is not None
     counts = {"inter": 0, "union": 0, "inter_coarse": 0, "union_coarse": 0}
     chamfer, p2s, empty = [], [], 0
