@@ -140,8 +140,8 @@ def test_method_names_are_checked():
         method_names("hull")
     with pytest.raises(MethodError, match="unknown method 'ours:fast'"):
         method_names("ours:fast")
-    with pytest.raises(MethodError, match="no checkpoint"):
-        build_methods("ours:mean_pooling", MethodConfig())
+    with pytest.raises(MethodError, match="no checkpoint"):  # no_body_volume is not shipped
+        build_methods("ours:no_body_volume", MethodConfig())
 
 
 def test_multihuman_release_is_rendered_into_a_benchmark(tmp_path):
