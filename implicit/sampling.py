@@ -5,7 +5,8 @@ Points (DeepMultiCap section 5): surface samples of the ground-truth mesh moved 
 sigma where the surface is visible in some view and a larger sigma where no view sees it, plus uniform points in
 the person's padded box; labelled by ray parity against the watertight ground truth and balanced half inside,
 half outside. A share of points lies around the other people of the scene, where every view sees only the other
-person ('unobserved'), so that the network does not fill that space with this person. Every function draws from the `rng` it is given, so a seed reproduces a sample.
+person ('unobserved'), so that the network does not fill that space with this person. Every function draws from
+the `rng` it is given, so a seed reproduces a sample.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ low-resolution meshes against the ground truth, for people never seen in trainin
     # {'val_iou': 0.81, 'val_iou_coarse': 0.79, 'val_chamfer_cm': 1.4, 'val_p2s_cm': 1.6, 'val_empty': 0}
 
 The points of person i are the dataset's draw 0 (the same at every validation); meshes are evaluated with the
-octree on a grid around the person's body (margin MESH_MARGIN_M) and scored like `capture eval` (each person scaled
-to 1.80 m, distances in cm).
+octree on a grid around the person's body with `capture eval`'s margin (MethodConfig.margin_m) and scored like it
+(each person scaled to 1.80 m, distances in cm).
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from implicit.dataset import TrainingDataset
 from implicit.grid import VoxelGrid
 from implicit.meshing import reconstruct_mesh
 from implicit.model import DeepMultiCap, occupancy_function
+from multihuman_eval.methods import MethodConfig
 from multihuman_eval.metrics import SurfaceMetricsConfig, evaluate_surface
 
-MESH_MARGIN_M = 0.15
-"""Metres of grid around the body's vertices (as in `capture eval`)."""
 SURFACE_SAMPLES = 5000
 """Surface samples per mesh for the validation Chamfer (the evaluation protocol uses 10 000)."""
 
@@ -57,7 +56,7 @@ def validate(model: DeepMultiCap, fine: bool, dataset: TrainingDataset, resoluti
             counts["inter" + suffix] += int((predicted & actual).sum())
             counts["union" + suffix] += int((predicted | actual).sum())
         sample = dataset.sample(index)
-        grid = VoxelGrid.for_points(sample.body.vertices, margin_m=MESH_MARGIN_M, resolution=resolution)
+        grid = VoxelGrid.for_points(sample.body.vertices, margin_m=MethodConfig.margin_m, resolution=resolution)
         mesh, _ = reconstruct_mesh(occupancy_function(model, example.inputs, fine=use_fine), grid,
                                    anchors=sample.body.vertices)  # fmt: skip
         if mesh.num_faces == 0:

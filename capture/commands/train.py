@@ -38,8 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exporter.set_defaults(func=run_export)
 
 
-def _capture_folders(paths: list[Path]) -> list[Path]:
+def _capture_samples(paths: list[Path], option: str) -> list:
+    """Sample loaders of every capture folder in `paths` (folders with rig.yaml, or folders holding several);
+    `option` names the command-line option in the error for a folder without any."""
     from capture.cli import UserFacingError
+    from implicit.dataset import capture_samples
 
     folders = []
     for path in paths:
@@ -48,16 +51,16 @@ def _capture_folders(paths: list[Path]) -> list[Path]:
         else:
             found = sorted(p.parent for p in path.glob("*/rig.yaml"))
             if not found:
-                raise UserFacingError(f"--data {path}: no rig.yaml in it or in its sub-folders")
+                raise UserFacingError(f"{option} {path}: no rig.yaml in it or in its sub-folders")
             folders += found
-    return folders
+    return [loader for folder in folders for loader in capture_samples(folder)]
 
 
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
     from implicit.config import preset, with_ablation
-    from implicit.dataset import TrainingDataset, capture_samples
+    from implicit.dataset import TrainingDataset
     from implicit.training import train
 
     if args.threads:
@@ -73,14 +76,14 @@ def run_train(args: argparse.Namespace) -> int:
         samples = capsule_scene(people=2, views=4, size=max(128, config.inputs.crop_size))
         sources = [lambda sample=sample: sample for sample in samples]
     else:
-        sources = [loader for folder in _capture_folders(args.data) for loader in capture_samples(folder)]
+        sources = _capture_samples(args.data, "--data")
     dataset = TrainingDataset(sources, config, seed=args.seed)
     validate = None
     if args.validation:
         from multihuman_eval.validation import validate as score
 
-        held_out = [loader for folder in _capture_folders(args.validation) for loader in capture_samples(folder)]
-        validation = TrainingDataset(held_out, config, seed=args.seed + 1, augment=False)
+        validation = TrainingDataset(_capture_samples(args.validation, "--validation"), config, seed=args.seed + 1,
+                                     augment=False)  # fmt: skip
         validate = functools.partial(score, dataset=validation, resolution=args.validation_resolution)
     result = train(config, dataset, args.out, steps=args.steps, device=args.device, resume=args.resume,
                    validate=validate)  # fmt: skip

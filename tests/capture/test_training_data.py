@@ -66,3 +66,17 @@ def test_capture_train_with_validation_folders(tiny_capture, tmp_path, capsys):
     history = read_checkpoint(tmp_path / CHECKPOINT_NAME)["history"]
     assert history[-1]["step"] == 2 and "val_chamfer_cm" in history[-1]
     assert (tmp_path / "curves.png").is_file()
+
+
+def test_capture_train_names_the_option_of_a_folder_without_captures(tiny_capture, tmp_path):
+    from capture.cli import UserFacingError
+    from capture.commands import train as command
+
+    parser = argparse.ArgumentParser()
+    command.register(parser.add_subparsers())
+    (tmp_path / "empty").mkdir()
+    args = parser.parse_args(["train", "--config", "tiny", "--data", str(tiny_capture), "--validation",
+                              str(tmp_path / "empty"), "--out", str(tmp_path / "out"), "--steps", "1"])  # fmt: skip
+    with pytest.raises(UserFacingError, match=r"--validation .*empty: no rig.yaml"):
+        args.func(args)
+    assert not (tmp_path / "out" / CHECKPOINT_NAME).exists()
