@@ -9,15 +9,18 @@ An `OccupancyFn` maps (N, 3) world points (metres) to (N,) occupancy in [0, 1]; 
 threshold (0.5). The machinery only compares values with the threshold, so any scalar field works when
 inside is above it (for a signed distance that is negative inside, pass -sdf and threshold 0).
 
-Octree (as PIFu's eval_grid_octree, with a safety band): the lattice with spacing `step` (a power of two; the
-last sample of each axis is always included) is evaluated first; then, level by level, spacing halves: a
-cell of the current lattice "touches the surface" when its 8 corner values are not all strictly on one side
-of the threshold (cells on the grid's border also when a corner is inside, since the grid's exterior is
-outside); those cells and `band` rings of cells around them are refined (the new samples in them
-are evaluated), and the new samples of every other cell are filled by trilinear interpolation of its
-corners, which keeps them on the corners' side of the threshold. At spacing 1 every grid sample is set.
-What it cannot see: a surface that crosses no cell of the coarse lattice (an object thinner than about one
-coarse cell, held between two coarse samples) is lost, as in every coarse-to-fine scheme.
+Octree (as PIFu's eval_grid_octree, with a safety band and a closing pass): the lattice with spacing `step` (a
+power of two; the last sample of each axis is always included) is evaluated first; then, level by level, spacing
+halves: a cell of the current lattice "touches the surface" when its 8 corner values are not all strictly on one
+side of the threshold (cells on the grid's border also when a corner is inside, since the grid's exterior is
+outside); those cells and `band` rings of cells around them (`final_band` at the last level) are refined (the
+new samples in them are evaluated), and the new samples of every other cell are filled by trilinear interpolation
+of its corners, which keeps them on the corners' side of the threshold. At spacing 1 every grid sample is set.
+Closing pass: while a grid edge whose ends lie on opposite sides of the threshold has an interpolated end, that
+end is evaluated; so every edge marching cubes cuts has exact values at both ends, and a surface that leaves the
+refined cells (a thin part the coarser levels missed) is followed sample by sample.
+What it cannot see: a surface that touches no evaluated sample (an object thinner than about one coarse cell, held
+between coarse samples, away from the rest of the surface) is lost, as in every coarse-to-fine scheme.
 """
 
 from __future__ import annotations
@@ -59,7 +62,9 @@ class MeshingConfig:
     coarse_step: int | None = None
     """Octree: spacing of the first lattice in samples (a power of two); overrides `coarse_resolution`."""
     band: int = 1
-    """Octree: rings of cells refined around every cell that touches the surface, at each level."""
+    """Octree: rings of cells refined around every cell that touches the surface, at each level but the last."""
+    final_band: int = 0
+    """Octree: the same rings at the last level (spacing 1), where the closing pass already follows the surface."""
     chunk_size: int = DEFAULT_CHUNK_SIZE
     """Points per call of the occupancy function (bounds its memory, e.g. a network's batch)."""
     close_boundary: bool = True
@@ -78,8 +83,9 @@ class MeshingConfig:
             raise MeshingError(f"MeshingConfig.coarse_resolution: expected >= 2, got {self.coarse_resolution!r}")
         if self.coarse_step is not None:
             _check_power_of_two(self.coarse_step, "MeshingConfig.coarse_step")
-        if self.band < 0:
-            raise MeshingError(f"MeshingConfig.band: expected >= 0 cells, got {self.band!r}")
+        for name in ("band", "final_band"):
+            if getattr(self, name) < 0:
+                raise MeshingError(f"MeshingConfig.{name}: expected >= 0 cells, got {getattr(self, name)!r}")
         if self.chunk_size < 1:
             raise MeshingError(f"MeshingConfig.chunk_size: expected >= 1 points, got {self.chunk_size!r}")
         if not self.anchor_distance >= 0.0:
@@ -212,6 +218,7 @@ def evaluate_octree(
     coarse_step: int | None = None,
     band: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    final_band: int = 0,
 ) -> np.ndarray:
     """(nx, ny, nz) float32 volume of `fn` on `grid`, evaluated exactly only near the surface (module docstring).
 
@@ -221,11 +228,12 @@ def evaluate_octree(
         coarse_resolution: the first lattice has at least this many samples on the longest axis.
         threshold: iso-value; cells whose corners straddle (or touch) it are refined.
         coarse_step: spacing of the first lattice (power of two), overriding `coarse_resolution`.
-        band: rings of cells refined around each surface cell, per level (1 = one-cell safety band).
+        band: rings of cells refined around each surface cell, per level but the last (1 = one-cell safety band).
         chunk_size: points per call of `fn`.
+        final_band: the rings at the last level.
 
-    Exactly evaluated samples hold `fn`'s value; the others hold an interpolation that lies on the same side
-    of `threshold` as the cell it was interpolated in.
+    Exactly evaluated samples hold `fn`'s value, among them both ends of every edge that crosses `threshold`; the
+    others hold an interpolation that lies on the same side of `threshold` as the cell it was interpolated in.
     """
     step = coarse_step if coarse_step is not None else coarse_step_for(grid.shape, coarse_resolution)
     _check_power_of_two(step, "evaluate_octree: argument 'coarse_step'")
@@ -245,8 +253,9 @@ def evaluate_octree(
         fine_axes = [_lattice(n, step) for n in shape]
         corners = values[np.ix_(*axes)]  # (mx, my, mz) current lattice
         cells = _surface_cells(corners, threshold)
-        if band > 0 and cells.any():
-            cells = ndimage.binary_dilation(cells, structure=np.ones((3, 3, 3), bool), iterations=band)
+        rings = band if step > 1 else final_band
+        if rings > 0 and cells.any():
+            cells = ndimage.binary_dilation(cells, structure=np.ones((3, 3, 3), bool), iterations=rings)
         brackets = [_bracket(coarse, fine) for coarse, fine in zip(axes, fine_axes)]
         refine, fine = cells, corners
         for axis, (lo, hi, weight, first, last) in enumerate(brackets):  # separable, one axis at a time
@@ -265,7 +274,32 @@ def evaluate_octree(
         exact[fine_index] |= refine
         logger.debug("octree step %d: %d surface cells, %d new queries", step, int(cells.sum()), len(todo[0]))
         axes = fine_axes
+    _close_crossings(fn, grid, values, exact, threshold, chunk_size)
     return values
+
+
+def _close_crossings(fn: OccupancyFn, grid: VoxelGrid, values: np.ndarray, exact: np.ndarray, threshold: float,
+                     chunk_size: int) -> None:  # fmt: skip
+    """Evaluate, in place, every interpolated sample at an end of a grid edge that crosses `threshold` (the grid's
+    exterior counts as exact and outside), repeatedly, until no such sample is left."""
+    passes = 0
+    while True:
+        inside = np.pad(values > threshold, 1, constant_values=False)
+        known = np.pad(exact, 1, constant_values=True)
+        needed = np.zeros_like(inside)
+        for axis in range(3):
+            low = tuple(slice(None, -1) if a == axis else slice(None) for a in range(3))
+            high = tuple(slice(1, None) if a == axis else slice(None) for a in range(3))
+            crossing = inside[low] != inside[high]
+            needed[low] |= crossing & ~known[low]
+            needed[high] |= crossing & ~known[high]
+        todo = np.nonzero(needed[1:-1, 1:-1, 1:-1])
+        if not len(todo[0]):
+            break
+        values[todo] = evaluate_points(fn, grid.index_to_world(np.stack(todo, axis=-1)), chunk_size)
+        exact[todo] = True
+        passes += 1
+    logger.debug("octree closing: %d passes", passes)
 
 
 def _main_components(vertices: np.ndarray, faces: np.ndarray, anchors: np.ndarray | None,
@@ -375,7 +409,7 @@ def reconstruct_mesh(
     if config.octree:
         volume = evaluate_octree(
             counting, grid, config.coarse_resolution, config.threshold, config.coarse_step, config.band,
-            config.chunk_size,
+            config.chunk_size, config.final_band,
         )  # fmt: skip
     else:
         volume = evaluate_dense(counting, grid, config.chunk_size)

@@ -177,6 +177,26 @@ def test_octree_on_an_unaligned_grid_with_surface_at_its_edge():
     np.testing.assert_array_equal(octree > 0.5, dense > 0.5)
 
 
+def test_closing_pass_follows_a_thin_rod_the_coarse_levels_missed():
+    """A rod 1.5 voxels thick out of a sphere, between the coarse samples: no safety band at any level, yet the
+    closing pass follows it sample by sample from where it leaves the sphere, so the mesh equals the dense one."""
+    grid = sphere_grid(64)
+    sphere = sphere_occupancy()
+    axis_y, axis_z = grid.index_to_world([0, 35, 35])[1:]  # between the lattice samples 32 and 40 (step 8)
+
+    def sphere_and_rod(points: np.ndarray) -> np.ndarray:
+        rod = 0.015 - np.hypot(points[:, 1] - axis_y, points[:, 2] - axis_z)
+        rod = np.minimum(rod, CENTRE[0] + RADIUS + 0.03 - points[:, 0])  # sticks 3 cm out of the sphere
+        return np.maximum(sphere(points), expit(rod / 0.01))
+
+    dense = evaluate_dense(sphere_and_rod, grid)
+    octree = evaluate_octree(sphere_and_rod, grid, coarse_step=8, band=0, final_band=0)
+    np.testing.assert_array_equal(octree > 0.5, dense > 0.5)
+    dense_mesh, octree_mesh = extract_mesh(dense, grid), extract_mesh(octree, grid)
+    np.testing.assert_array_equal(octree_mesh.faces, dense_mesh.faces)
+    np.testing.assert_allclose(octree_mesh.vertices, dense_mesh.vertices, atol=1e-6)
+
+
 def test_octree_refines_only_near_the_surface():
     grid = sphere_grid(64)
     asked = []
