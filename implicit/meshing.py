@@ -11,9 +11,9 @@ inside is above it (for a signed distance that is negative inside, pass -sdf and
 
 Octree (as PIFu's eval_grid_octree, with a safety band and a closing pass): the lattice with spacing `step` (a
 power of two; the last sample of each axis is always included) is evaluated first; then, level by level, spacing
-halves: a cell of the current lattice "touches the surface" when its 8 corner values are not all strictly on one
-side of the threshold (cells on the grid's border also when a corner is inside, since the grid's exterior is
-outside); those cells and `band` rings of cells around them (`final_band` at the last level) are refined (the
+halves: a cell of the current lattice "touches the surface" when its 8 corner values are not all on one side
+of the threshold by more than `near` (cells on the grid's border also when a corner is inside, since the grid's
+exterior is outside); those cells and `band` rings of cells around them (`final_band` at the last level) are refined (the
 new samples in them are evaluated), and the new samples of every other cell are filled by trilinear interpolation
 of its corners, which keeps them on the corners' side of the threshold. At spacing 1 every grid sample is set.
 Closing pass: while a grid edge whose ends lie on opposite sides of the threshold has an interpolated end, that
@@ -65,6 +65,9 @@ class MeshingConfig:
     """Octree: rings of cells refined around every cell that touches the surface, at each level but the last."""
     final_band: int = 0
     """Octree: the same rings at the last level (spacing 1), where the closing pass already follows the surface."""
+    near: float = 0.1
+    """Octree: a cell is also refined when one of its corner values lies within this of the threshold (catches a
+    bump that pokes through between the corners, which leaves them close to the threshold)."""
     chunk_size: int = DEFAULT_CHUNK_SIZE
     """Points per call of the occupancy function (bounds its memory, e.g. a network's batch)."""
     close_boundary: bool = True
@@ -86,6 +89,8 @@ class MeshingConfig:
         for name in ("band", "final_band"):
             if getattr(self, name) < 0:
                 raise MeshingError(f"MeshingConfig.{name}: expected >= 0 cells, got {getattr(self, name)!r}")
+        if not 0.0 <= self.near < 1.0:
+            raise MeshingError(f"MeshingConfig.near: expected a value in [0, 1), got {self.near!r}")
         if self.chunk_size < 1:
             raise MeshingError(f"MeshingConfig.chunk_size: expected >= 1 points, got {self.chunk_size!r}")
         if not self.anchor_distance >= 0.0:
@@ -192,9 +197,10 @@ def _bracket(coarse: np.ndarray, fine: np.ndarray):
     return lo, hi, weight, first, last
 
 
-def _surface_cells(corners: np.ndarray, threshold: float) -> np.ndarray:
-    """(mx-1, my-1, mz-1) bool: the cell's 8 corner values of (mx, my, mz) `corners` are not all strictly
-    above or all strictly below `threshold`, or the cell is on the grid's border and a corner is not below."""
+def _surface_cells(corners: np.ndarray, threshold: float, near: float = 0.0) -> np.ndarray:
+    """(mx-1, my-1, mz-1) bool: the cell's 8 corner values of (mx, my, mz) `corners` are not all above
+    `threshold` + `near` or all below `threshold` - `near`, or the cell is on the grid's border and a corner is
+    not below `threshold` - `near`."""
     cx, cy, cz = (m - 1 for m in corners.shape)
     low = np.full((cx, cy, cz), np.inf, np.float32)
     high = np.full((cx, cy, cz), -np.inf, np.float32)
@@ -202,12 +208,12 @@ def _surface_cells(corners: np.ndarray, threshold: float) -> np.ndarray:
         corner = corners[dx : dx + cx, dy : dy + cy, dz : dz + cz]
         np.minimum(low, corner, out=low)
         np.maximum(high, corner, out=high)
-    cells = (low <= threshold) & (high >= threshold)
+    cells = (low <= threshold + near) & (high >= threshold - near)
     # the grid's exterior counts as outside (extract_mesh closes the surface there), so border cells with
     # an inside corner hold surface too
     border = np.zeros_like(cells)
     border[[0, -1], :, :] = border[:, [0, -1], :] = border[:, :, [0, -1]] = True
-    return cells | (border & (high >= threshold))
+    return cells | (border & (high >= threshold - near))
 
 
 def evaluate_octree(
@@ -219,6 +225,7 @@ def evaluate_octree(
     band: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     final_band: int = 0,
+    near: float = 0.1,
 ) -> np.ndarray:
     """(nx, ny, nz) float32 volume of `fn` on `grid`, evaluated exactly only near the surface (module docstring).
 
@@ -231,6 +238,7 @@ def evaluate_octree(
         band: rings of cells refined around each surface cell, per level but the last (1 = one-cell safety band).
         chunk_size: points per call of `fn`.
         final_band: the rings at the last level.
+        near: cells with a corner value within `near` of `threshold` are refined too.
 
     Exactly evaluated samples hold `fn`'s value, among them both ends of every edge that crosses `threshold`; the
     others hold an interpolation that lies on the same side of `threshold` as the cell it was interpolated in.
@@ -252,7 +260,7 @@ def evaluate_octree(
         step //= 2
         fine_axes = [_lattice(n, step) for n in shape]
         corners = values[np.ix_(*axes)]  # (mx, my, mz) current lattice
-        cells = _surface_cells(corners, threshold)
+        cells = _surface_cells(corners, threshold, near)
         rings = band if step > 1 else final_band
         if rings > 0 and cells.any():
             cells = ndimage.binary_dilation(cells, structure=np.ones((3, 3, 3), bool), iterations=rings)
@@ -409,7 +417,7 @@ def reconstruct_mesh(
     if config.octree:
         volume = evaluate_octree(
             counting, grid, config.coarse_resolution, config.threshold, config.coarse_step, config.band,
-            config.chunk_size, config.final_band,
+            config.chunk_size, config.final_band, config.near,
         )  # fmt: skip
     else:
         volume = evaluate_dense(counting, grid, config.chunk_size)

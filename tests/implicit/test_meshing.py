@@ -197,6 +197,21 @@ def test_closing_pass_follows_a_thin_rod_the_coarse_levels_missed():
     np.testing.assert_allclose(octree_mesh.vertices, dense_mesh.vertices, atol=1e-6)
 
 
+def test_cells_with_corners_near_the_threshold_are_refined():
+    """A one-sample island (inside only at sample (33, 33, 33)) leaves every lattice corner around it at about
+    0.45: with `near` = 0 it is interpolated away, with `near` = 0.1 it is evaluated and meshed as densely."""
+    grid = sphere_grid(64)
+    centre, voxel = grid.index_to_world([33, 33, 33]), grid.voxel_size
+    island = sphere_occupancy(centre=centre, radius=0.5 * voxel, sharpness_m=6.15 * voxel)
+    dense = evaluate_dense(island, grid)
+    assert (dense > 0.5).sum() == 1
+    missed = evaluate_octree(island, grid, coarse_step=8, band=0, final_band=0, near=0.0)
+    assert not (missed > 0.5).any()
+    found = evaluate_octree(island, grid, coarse_step=8, band=0, final_band=0, near=0.1)
+    np.testing.assert_array_equal(found > 0.5, dense > 0.5)
+    assert extract_mesh(found, grid).num_faces == extract_mesh(dense, grid).num_faces == 8
+
+
 def test_octree_refines_only_near_the_surface():
     grid = sphere_grid(64)
     asked = []
