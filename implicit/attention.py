@@ -2,10 +2,8 @@
 
 Tokens are (B, N, V, D): for each of the N query points of each of B persons, one D-dim token per view. `valid`
 (B, N, V) marks the views that see the point (inside the crop, not occluded by another person). Invalid views
-are excluded as attention keys and from the final pooling, so the fused token equals the fusion of the valid
-subset alone. Pooling: 'attention' weighs the mixed tokens by a softmax over the views of a learned score (each
-token says how much its view should count, as the paper's confident observations that keep large weights);
-'mean' takes their plain average. A point that no view sees falls back to all V views (the network then relies on the body volume
+are excluded as attention keys and from the final masked mean, so the fused token equals the fusion of the valid
+subset alone. A point that no view sees falls back to all V views (the network then relies on the body volume
 and depth, which every token carries). No positional encoding: the output does not depend on the view order.
 """
 
@@ -35,9 +33,8 @@ class ViewFusion(nn.Module):
         dim: token width D.
         layers: encoder layers.
         heads: attention heads (ignored by 'mean').
-        mode: 'attention' = a pre-norm Transformer encoder over the views (keys masked by validity), then pooling
-            by softmax weights over the valid views; 'mean' = the same number of per-view feed-forward layers, then
-            the mean over the valid views.
+        mode: 'attention' = a pre-norm Transformer encoder over the views (keys masked by validity), then the
+            masked mean; 'mean' = the same number of per-view feed-forward layers, then the masked mean.
     """
 
     def __init__(self, dim: int, layers: int, heads: int, mode: Literal["attention", "mean"]) -> None:
@@ -48,10 +45,8 @@ class ViewFusion(nn.Module):
                 dim, heads, dim_feedforward=2 * dim, dropout=0.0, batch_first=True, norm_first=True
             )
             self.encoder: nn.Module = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-            self.score: nn.Module | None = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 1))
         elif mode == "mean":
             self.encoder = nn.Sequential(*[FeedForward(dim, 2 * dim) for _ in range(layers)])
-            self.score = None
         else:
             raise ValueError(f"ViewFusion: argument 'mode' expected 'attention' or 'mean', got {mode!r}")
         self.norm = nn.LayerNorm(dim)
@@ -64,11 +59,11 @@ class ViewFusion(nn.Module):
             )
         b, n, v, d = tokens.shape
         valid = valid | ~valid.any(dim=-1, keepdim=True)  # no valid view -> use them all
-        flat, valid = tokens.reshape(b * n, v, d), valid.reshape(b * n, v, 1)
-        if self.score is not None:
-            mixed = self.encoder(flat, src_key_padding_mask=~valid[..., 0])
-            weights = torch.softmax(self.score(mixed).masked_fill(~valid, float("-inf")), dim=1)
+        flat = tokens.reshape(b * n, v, d)
+        if self.mode == "attention":
+            mixed = self.encoder(flat, src_key_padding_mask=~valid.reshape(b * n, v))
         else:
             mixed = self.encoder(flat)
-            weights = valid.to(mixed.dtype) / valid.sum(dim=1, keepdim=True)
-        return self.norm((mixed * weights).sum(dim=1)).reshape(b, n, d)
+        weights = valid.reshape(b * n, v, 1).to(mixed.dtype)
+        fused = (mixed * weights).sum(dim=1) / weights.sum(dim=1)
+        return self.norm(fused).reshape(b, n, d)

@@ -90,9 +90,6 @@ class InputConfig:
     """Use the body volume features in the coarse tokens (False = ablation 'no_body_volume')."""
     use_global_normals: bool = True
     """Feed the body global normal map to the image encoders (False = ablation 'no_global_normals')."""
-    use_surface_offset: bool = True
-    """Give every view token the point's depth relative to the body surface that view sees (in front of it or
-    hidden behind it), the cue by which the fusion can tell the views that see the point (False in 'pifu_like')."""
 
 
 @dataclass(frozen=True)
@@ -270,7 +267,7 @@ def with_ablation(config: Config, ablation: str) -> Config:
     """`config` with one ingredient removed, named as in the evaluation.
 
     'mean_pooling': mean instead of attention; 'no_body_volume'; 'no_global_normals'; 'coarse_only';
-    'pifu_like': mean pooling and no body information (volume, global normal maps, surface offset); 'none': unchanged.
+    'pifu_like': mean pooling, no body volume and no global normal maps; 'none': unchanged.
     """
     if ablation not in ABLATIONS:
         raise ConfigError(f"ablation: expected one of {ABLATIONS}, got {ablation!r}")
@@ -280,8 +277,6 @@ def with_ablation(config: Config, ablation: str) -> Config:
         config = r(config, coarse=r(config.coarse, fusion="mean"))
     if ablation in ("no_body_volume", "pifu_like"):
         config = r(config, inputs=r(config.inputs, use_body_volume=False))
-    if ablation == "pifu_like":
-        config = r(config, inputs=r(config.inputs, use_surface_offset=False))
     if ablation in ("no_global_normals", "pifu_like"):
         config = r(config, inputs=r(config.inputs, use_global_normals=False))
     if ablation == "coarse_only":

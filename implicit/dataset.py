@@ -109,14 +109,12 @@ def render_training_sample(
 @dataclass(frozen=True)
 class PersonCrops:
     """One person's crops in V views (numpy): images (V, S, S, 3), masks / unobserved (V, S, S) bool,
-    body_normals (V, S, S, 3) global normal map colours, body_depth (V, S, S) body surface camera depth in metres
-    (0 off the body), boxes (V CropBox)."""
+    body_normals (V, S, S, 3) global normal map colours, boxes (V CropBox)."""
 
     images: np.ndarray
     masks: np.ndarray
     unobserved: np.ndarray
     body_normals: np.ndarray
-    body_depth: np.ndarray
     boxes: list[CropBox]
 
 
@@ -129,8 +127,7 @@ def crop_person(
     crop_size: int,
     margin: float,
 ) -> PersonCrops:
-    """Square crops around the projected body in every view, with the body's global normal map and depth rendered
-    and cropped."""
+    """Square crops around the projected body in every view, with the body's global normal map rendered and cropped."""
     colors = global_normal_colors(body.rest_vertices, body.faces)
     body_render = render(Mesh(body.vertices, body.faces, attributes=colors), list(cameras))
     boxes = [crop_box_around(camera.project(body.vertices), crop_size, margin) for camera in cameras]
@@ -143,7 +140,6 @@ def crop_person(
         masks=crops(person_mask.astype(np.uint8), nearest=True).astype(bool),
         unobserved=crops(unobserved.astype(np.uint8), nearest=True).astype(bool),
         body_normals=crops(body_render.attributes),
-        body_depth=crops(np.where(np.isfinite(body_render.depth), body_render.depth, 0.0).astype(np.float32), nearest=True),
         boxes=boxes,
     )
 
@@ -163,7 +159,6 @@ def person_inputs(
         masks=mask,
         unobserved=torch.as_tensor(unobserved, dtype=torch.float32)[None, :, None],
         body_normals=channels_first(crops.body_normals),
-        body_depth=torch.as_tensor(crops.body_depth, dtype=torch.float32)[None, :, None],
         cameras=CameraTensors.from_cameras(cameras, dtype=torch.float32)[None],
         crop_affine=torch.as_tensor(np.stack([box.affine() for box in crops.boxes]), dtype=torch.float32)[None],
         body_voxels=torch.as_tensor(voxels, dtype=torch.float32)[None, None],

@@ -75,7 +75,6 @@ class PersonInputs:
         masks: (B, V, 1, S, S) 1 where the person is visible.
         unobserved: (B, V, 1, S, S) 1 where another person (or a pasted occluder) hides this one.
         body_normals: (B, V, 3, S, S) the body's global normal map (colours (n + 1) / 2; 0 off the body).
-        body_depth: (B, V, 1, S, S) camera depth in metres of the body surface seen at each pixel (0 off the body).
         cameras: CameraTensors of leading shape (B, V): the full cameras (distortion in full-image pixels).
         crop_affine: (B, V, 2, 3) full-image pixel -> crop pixel maps (`CropBox.affine`).
         body_voxels: (B, 1, G, G, G) body occupancy in its canonical cube (see implicit.body_volume).
@@ -88,7 +87,6 @@ class PersonInputs:
     masks: Tensor
     unobserved: Tensor
     body_normals: Tensor
-    body_depth: Tensor
     cameras: CameraTensors
     crop_affine: Tensor
     body_voxels: Tensor
@@ -100,7 +98,7 @@ class PersonInputs:
         b, v, _, s, s2 = self.images.shape
         expected = {
             "images": (b, v, 3, s, s), "masks": (b, v, 1, s, s), "unobserved": (b, v, 1, s, s),
-            "body_normals": (b, v, 3, s, s), "body_depth": (b, v, 1, s, s), "crop_affine": (b, v, 2, 3), "body_center": (b, 3),
+            "body_normals": (b, v, 3, s, s), "crop_affine": (b, v, 2, 3), "body_center": (b, 3),
             "body_rotation": (b, 3, 3), "body_half_size": (b,),
         }  # fmt: skip
         for name, shape in expected.items():
@@ -138,7 +136,7 @@ class PersonInputs:
     def select_views(self, index: Tensor | Sequence[int]) -> "PersonInputs":
         """A subset or permutation of the views (index (V',) into dim 1)."""
         index = torch.as_tensor(index, dtype=torch.long, device=self.images.device)
-        per_view = ("images", "masks", "unobserved", "body_normals", "body_depth", "crop_affine")
+        per_view = ("images", "masks", "unobserved", "body_normals", "crop_affine")
         cams = self.cameras
         return replace(
             self,
@@ -170,15 +168,11 @@ class ViewProjection:
     Attributes:
         grid: (B, V, N, 2) grid_sample coordinates in the crop (x, y in [-1, 1] inside it).
         depth_norm: (B, V, N) camera depth minus the depth of the body cube centre, over the cube half side.
-        surface_offset: (B, V, N) camera depth minus the depth of the body surface seen at the point's pixel, over
-            the cube half side, clipped to [-1, 1]: < 0 in front of the body as this view sees it, > 0 behind it
-            (hidden from this view by the body itself); -1 where the pixel shows no body.
         valid: (B, V, N) bool: in front of the camera, inside the crop and not on an unobserved pixel.
     """
 
     grid: Tensor
     depth_norm: Tensor
-    surface_offset: Tensor
     valid: Tensor
 
 
@@ -194,16 +188,13 @@ def project_to_crops(inputs: PersonInputs, points: Tensor) -> ViewProjection:
     center_depth = (inputs.body_center[:, None, None] @ cams.R.transpose(-1, -2)).squeeze(-2)[..., 2] + cams.t[..., 2]
     depth_norm = (depth - center_depth[..., None]) / inputs.body_half_size[:, None, None]
     unobserved = sample_views(inputs.unobserved, grid)[..., 0]
-    surface = sample_views(inputs.body_depth, grid, mode="nearest")[..., 0]
-    offset = torch.where(surface > 0, (depth - surface) / inputs.body_half_size[:, None, None], -1.0).clamp(-1.0, 1.0)
     inside = (grid.abs() <= 1.0).all(dim=-1) & (depth > 0)
-    return ViewProjection(grid=grid, depth_norm=depth_norm, surface_offset=offset, valid=inside & (unobserved < 0.5))
+    return ViewProjection(grid=grid, depth_norm=depth_norm, valid=inside & (unobserved < 0.5))
 
 
-def sample_views(maps: Tensor, grid: Tensor, mode: str = "bilinear") -> Tensor:
-    """Samples of per-view maps: maps (B, V, C, h, w), grid (B, V, N, 2) -> (B, V, N, C); 0 outside.
-    `mode` 'bilinear' or 'nearest' (for maps that must not be blended across edges, such as depth)."""
+def sample_views(maps: Tensor, grid: Tensor) -> Tensor:
+    """Bilinear samples of per-view maps: maps (B, V, C, h, w), grid (B, V, N, 2) -> (B, V, N, C); 0 outside."""
     b, v, c, h, w = maps.shape
     flat = grid.reshape(b * v, -1, 1, 2).to(maps.dtype)
-    sampled = F.grid_sample(maps.reshape(b * v, c, h, w), flat, mode=mode, padding_mode="zeros", align_corners=False)
+    sampled = F.grid_sample(maps.reshape(b * v, c, h, w), flat, mode="bilinear", padding_mode="zeros", align_corners=False)
     return sampled[..., 0].transpose(1, 2).reshape(b, v, -1, c)

@@ -52,12 +52,9 @@ def encoder_inputs(inputs: PersonInputs, first: Tensor, use_global_normals: bool
     return stacked.flatten(0, 1)
 
 
-def tokens_from(view_features: Tensor, projection: ViewProjection, surface_offset: bool, extra: Tensor | None) -> Tensor:
-    """(B, V, N, C) image features + depth [+ surface offset] [+ (B, N, C') point features]
-    -> (B, N, V, C + 1 [+ 1] [+ C'])."""
+def tokens_from(view_features: Tensor, projection: ViewProjection, extra: Tensor | None) -> Tensor:
+    """(B, V, N, C) image features + depth (+ (B, N, C') point features) -> (B, N, V, C + 1 [+ C'])."""
     parts = [view_features, projection.depth_norm[..., None]]
-    if surface_offset:
-        parts.append(projection.surface_offset[..., None])
     if extra is not None:
         parts.append(extra[:, None].expand(-1, view_features.shape[1], -1, -1))
     return torch.cat(parts, dim=-1).transpose(1, 2)
@@ -77,11 +74,11 @@ class CoarseLevel(nn.Module):
     def __init__(self, config: Config) -> None:
         super().__init__()
         c, i = config.coarse, config.inputs
-        self.use_global_normals, self.use_surface_offset = i.use_global_normals, i.use_surface_offset
+        self.use_global_normals = i.use_global_normals
         in_channels = 3 + (3 if i.use_global_normals else 0) + 2
         self.image_encoder = StackedHourglass(in_channels, c.channels, c.stacks, c.depth, downsample=True)
         self.body_encoder = BodyVolumeEncoder(c.body_grid, c.body_feature_grid, c.body_channels) if i.use_body_volume else None
-        token_in = c.channels + 1 + int(i.use_surface_offset) + (c.body_channels if i.use_body_volume else 0)
+        token_in = c.channels + 1 + (c.body_channels if i.use_body_volume else 0)
         self.token = nn.Sequential(nn.Linear(token_in, c.token_dim), nn.ReLU())
         self.fusion = ViewFusion(c.token_dim, c.attention_layers, c.heads, c.fusion)
         self.mlp = SkipMLP(c.token_dim, c.mlp)
@@ -97,8 +94,7 @@ class CoarseLevel(nn.Module):
               ) -> tuple[Tensor, Tensor]:  # fmt: skip
         """(B, N, 3) world points -> ((B, N) logits, (B, N, E) embedding)."""
         body = None if encoding.body is None else sample_volume(encoding.body, to_unit_cube(inputs, points))
-        image = sample_views(encoding.image, projection.grid)
-        tokens = self.token(tokens_from(image, projection, self.use_surface_offset, body))
+        tokens = self.token(tokens_from(sample_views(encoding.image, projection.grid), projection, body))
         return self.mlp(self.fusion(tokens, projection.valid.transpose(1, 2)))
 
 
@@ -109,11 +105,11 @@ class FineLevel(nn.Module):
     def __init__(self, config: Config, coarse_embedding_dim: int) -> None:
         super().__init__()
         f, i = config.fine, config.inputs
-        self.use_global_normals, self.use_surface_offset = i.use_global_normals, i.use_surface_offset
+        self.use_global_normals = i.use_global_normals
         self.normal_net = NormalNet(f.normal_channels, f.normal_downsamples, f.normal_blocks)
         in_channels = 3 + (3 if i.use_global_normals else 0) + 2
         self.encoder = StackedHourglass(in_channels, f.channels, 1, f.depth, downsample=False)
-        self.token = nn.Sequential(nn.Linear(f.channels + 1 + int(i.use_surface_offset), f.token_dim), nn.ReLU())
+        self.token = nn.Sequential(nn.Linear(f.channels + 1, f.token_dim), nn.ReLU())
         self.fusion = ViewFusion(f.token_dim, f.attention_layers, f.heads, config.coarse.fusion)
         self.mlp = SkipMLP(f.token_dim + coarse_embedding_dim, f.mlp)
 
@@ -130,7 +126,7 @@ class FineLevel(nn.Module):
 
     def query(self, features: Tensor, projection: ViewProjection, coarse_embedding: Tensor) -> Tensor:
         """(B, N, E) coarse embedding at the points -> (B, N) fine logits."""
-        tokens = self.token(tokens_from(sample_views(features, projection.grid), projection, self.use_surface_offset, None))
+        tokens = self.token(tokens_from(sample_views(features, projection.grid), projection, None))
         fused = self.fusion(tokens, projection.valid.transpose(1, 2))
         return self.mlp(torch.cat([fused, coarse_embedding], dim=-1))[0]
 

@@ -98,8 +98,7 @@ def _with(inputs, **changes):
 
 @pytest.mark.parametrize(
     ("ablation", "field", "module"),
-    [("no_body_volume", "body_voxels", "coarse.body_encoder"), ("no_global_normals", "body_normals", None),
-     ("pifu_like", "body_depth", None)],
+    [("no_body_volume", "body_voxels", "coarse.body_encoder"), ("no_global_normals", "body_normals", None)],
 )
 def test_ablation_removes_its_input(example, ablation, field, module):
     changed = _with(example.inputs, **{field: torch.rand_like(getattr(example.inputs, field))})
@@ -123,30 +122,7 @@ def test_mean_pooling_pifu_like_and_coarse_only_switches(example):
     out = make_model(with_ablation(tiny_config(), "coarse_only"))(example.inputs, example.points)
     assert out.fine_logits is None and out.normals is None and out.logits is out.coarse_logits
     config = with_ablation(tiny_config(), "pifu_like")
-    inputs = config.inputs
-    assert (config.coarse.fusion, inputs.use_body_volume, inputs.use_global_normals, inputs.use_surface_offset) == (
-        "mean", False, False, False)
-
-
-def test_surface_offset_tells_points_in_front_of_the_body_from_points_behind_it(example):
-    inputs = example.inputs.select_views([0])
-    camera_center = (-inputs.cameras.R[0, 0].T @ inputs.cameras.t[0, 0]).double()
-    body_center = torch.tensor([0.0, 0.0, 0.85], dtype=torch.float64)  # capsule_scene's person 0
-    towards_camera = (camera_center - body_center) / (camera_center - body_center).norm()
-    sideways = torch.linalg.cross(towards_camera, torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64))
-    points = torch.stack([
-        body_center + 0.5 * towards_camera,  # 0.5 m in front of the centre: in front of the surface (radius 0.176)
-        body_center,  # inside the body, behind the surface this view sees
-        body_center - 0.5 * towards_camera,  # behind the body
-        body_center + 0.4 * sideways / sideways.norm(),  # beside the body: its pixel shows no body
-    ]).float()[None]  # fmt: skip
-    offset = project_to_crops(inputs, points).surface_offset[0, 0]
-    half = float(inputs.body_half_size[0])
-    front_surface = 0.8 * 0.22  # capsule_body's radius
-    assert offset[0] == pytest.approx(-(0.5 - front_surface) / half, abs=0.03)
-    assert offset[1] == pytest.approx(front_surface / half, abs=0.03)
-    assert offset[2] == pytest.approx((0.5 + front_surface) / half, abs=0.03)
-    assert offset[3] == -1.0
+    assert (config.coarse.fusion, config.inputs.use_body_volume, config.inputs.use_global_normals) == ("mean", False, False)
 
 
 def test_projection_into_crop_matches_camera_project_then_crop_map(example):
