@@ -65,7 +65,7 @@ class MeshingConfig:
     """Octree: rings of cells refined around every cell that touches the surface, at each level but the last."""
     final_band: int = 0
     """Octree: the same rings at the last level (spacing 1), where the closing pass already follows the surface."""
-    near: float = 0.1
+    near: float = 0.3
     """Octree: a cell is also refined when one of its corner values lies within this of the threshold (catches a
     bump that pokes through between the corners, which leaves them close to the threshold)."""
     chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -225,7 +225,7 @@ def evaluate_octree(
     band: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     final_band: int = 0,
-    near: float = 0.1,
+    near: float = 0.3,
 ) -> np.ndarray:
     """(nx, ny, nz) float32 volume of `fn` on `grid`, evaluated exactly only near the surface (module docstring).
 
