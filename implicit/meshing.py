@@ -13,9 +13,9 @@ Octree (as PIFu's eval_grid_octree, with a safety band and a closing pass): the 
 power of two; the last sample of each axis is always included) is evaluated first; then, level by level, spacing
 halves: a cell of the current lattice "touches the surface" when its 8 corner values are not all on one side
 of the threshold by more than `near` (cells on the grid's border also when a corner is inside, since the grid's
-exterior is outside); those cells and `band` rings of cells around them (`final_band` at the last level) are refined (the
-new samples in them are evaluated), and the new samples of every other cell are filled by trilinear interpolation
-of its corners, which keeps them on the corners' side of the threshold. At spacing 1 every grid sample is set.
+exterior is outside); those cells and `band` rings of cells around them (`final_band` at the last level) are
+refined (the new samples in them are evaluated), and the new samples of every other cell are filled by trilinear
+interpolation of its corners, which keeps them on the corners' side of the threshold. At spacing 1 every grid sample is set.
 Closing pass: while a grid edge whose ends lie on opposite sides of the threshold has an interpolated end, that
 end is evaluated; so every edge marching cubes cuts has exact values at both ends, and a surface that leaves the
 refined cells (a thin part the coarser levels missed) is followed sample by sample.
@@ -67,7 +67,8 @@ class MeshingConfig:
     """Octree: the same rings at the last level (spacing 1), where the closing pass already follows the surface."""
     near: float = 0.3
     """Octree: a cell is also refined when one of its corner values lies within this of the threshold (catches a
-    bump that pokes through between the corners, which leaves them close to the threshold)."""
+    bump that pokes through between the corners, which leaves them close to the threshold). In the field's units:
+    for occupancy in [0, 1]; set it for any other field (e.g. 0 for a signed distance)."""
     chunk_size: int = DEFAULT_CHUNK_SIZE
     """Points per call of the occupancy function (bounds its memory, e.g. a network's batch)."""
     close_boundary: bool = True
@@ -197,7 +198,7 @@ def _bracket(coarse: np.ndarray, fine: np.ndarray):
     return lo, hi, weight, first, last
 
 
-def _surface_cells(corners: np.ndarray, threshold: float, near: float = 0.0) -> np.ndarray:
+def _surface_cells(corners: np.ndarray, threshold: float, near: float) -> np.ndarray:
     """(mx-1, my-1, mz-1) bool: the cell's 8 corner values of (mx, my, mz) `corners` are not all above
     `threshold` + `near` or all below `threshold` - `near`, or the cell is on the grid's border and a corner is
     not below `threshold` - `near`."""
@@ -417,7 +418,7 @@ def reconstruct_mesh(
     if config.octree:
         volume = evaluate_octree(
             counting, grid, config.coarse_resolution, config.threshold, config.coarse_step, config.band,
-            config.chunk_size, config.final_band, config.near,
+            config.chunk_size, final_band=config.final_band, near=config.near,
         )  # fmt: skip
     else:
         volume = evaluate_dense(counting, grid, config.chunk_size)

@@ -178,8 +178,9 @@ def test_octree_on_an_unaligned_grid_with_surface_at_its_edge():
 
 
 def test_closing_pass_follows_a_thin_rod_the_coarse_levels_missed():
-    """A rod 1.5 voxels thick out of a sphere, between the coarse samples: no safety band at any level, yet the
-    closing pass follows it sample by sample from where it leaves the sphere, so the mesh equals the dense one."""
+    """A rod 1.5 voxels thick out of a sphere, between the coarse samples: no safety band at any level and no
+    `near` refinement, yet the closing pass follows it sample by sample from where it leaves the sphere, so the mesh
+    equals the dense one."""
     grid = sphere_grid(64)
     sphere = sphere_occupancy()
     axis_y, axis_z = grid.index_to_world([0, 35, 35])[1:]  # between the lattice samples 32 and 40 (step 8)
@@ -190,7 +191,7 @@ def test_closing_pass_follows_a_thin_rod_the_coarse_levels_missed():
         return np.maximum(sphere(points), expit(rod / 0.01))
 
     dense = evaluate_dense(sphere_and_rod, grid)
-    octree = evaluate_octree(sphere_and_rod, grid, coarse_step=8, band=0, final_band=0)
+    octree = evaluate_octree(sphere_and_rod, grid, coarse_step=8, band=0, final_band=0, near=0.0)
     np.testing.assert_array_equal(octree > 0.5, dense > 0.5)
     dense_mesh, octree_mesh = extract_mesh(dense, grid), extract_mesh(octree, grid)
     np.testing.assert_array_equal(octree_mesh.faces, dense_mesh.faces)
