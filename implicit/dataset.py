@@ -214,9 +214,15 @@ class TrainingExample:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """The deterministic part of a training example (crops, body cube, voxels, normal crops, occluder pool)."""
+    """The deterministic part of a training example: crops, body cube, voxels, normal crops, occluder pool, and of
+    the sample only what drawing points needs (full-resolution views are dropped, so a cache of hundreds of people
+    fits in memory)."""
 
-    sample: TrainingSample
+    cameras: list[Camera]
+    mesh: Mesh
+    body: BodySurface
+    scene_depth: np.ndarray
+    others: tuple[Mesh, ...]
     crops: PersonCrops
     frame: BodyFrame
     voxels: np.ndarray
@@ -236,21 +242,22 @@ def _prepare(sample: TrainingSample, config: Config) -> _Prepared:
     for pid in others:
         label = np.stack([crop_image((lab == pid).astype(np.uint8), box, True) for lab, box in zip(sample.labels, crops.boxes)])
         occluders += [m.astype(bool) for m in label if m.any()]
-    return _Prepared(sample, crops, frame, voxels, normals, occluders)
+    return _Prepared(sample.cameras, sample.mesh, sample.body, sample.scene_depth, sample.others, crops, frame,
+                     voxels, normals, occluders)  # fmt: skip
 
 
 def make_training_example(prepared: _Prepared, config: Config, rng: np.random.Generator, augment: bool) -> TrainingExample:
     """Augment the masks (if `augment`), sample labelled points, and assemble tensors (B = 1)."""
-    crops, sample = prepared.crops, prepared.sample
+    crops = prepared.crops
     masks, unobserved = crops.masks, crops.unobserved
     if augment:
         masks, unobserved, _ = augment_occlusion(masks, unobserved, prepared.occluders, config.sampling, rng)
-    points, labels = sample_training_points(sample.mesh, sample.cameras, sample.scene_depth, config.sampling, rng,
-                                            sample.others)  # fmt: skip
+    points, labels = sample_training_points(prepared.mesh, prepared.cameras, prepared.scene_depth, config.sampling,
+                                            rng, prepared.others)  # fmt: skip
     visible = torch.as_tensor(masks, dtype=torch.float32)[None, :, None]
     normals = torch.as_tensor(np.ascontiguousarray(np.moveaxis(prepared.normals, -1, 1)), dtype=torch.float32)[None]
     return TrainingExample(
-        inputs=person_inputs(sample.cameras, crops, masks, unobserved, prepared.frame, prepared.voxels),
+        inputs=person_inputs(prepared.cameras, crops, masks, unobserved, prepared.frame, prepared.voxels),
         points=torch.as_tensor(points)[None],
         occupancy=torch.as_tensor(labels)[None],
         normals=normals * visible,
@@ -282,9 +289,10 @@ class TrainingDataset(Dataset):
     def __len__(self) -> int:
         return len(self.sources)
 
-    def sample(self, index: int) -> TrainingSample:
-        """The raw sample `index` (ground-truth mesh, body, views)."""
-        return self._prepared(index).sample
+    def ground_truth(self, index: int) -> tuple[Mesh, BodySurface]:
+        """Sample `index`'s ground-truth mesh and body (world, metres)."""
+        prepared = self._prepared(index)
+        return prepared.mesh, prepared.body
 
     def example(self, index: int, draw: int = 0) -> TrainingExample:
         """Sample `index` with augmentation and points drawn from the seed (self.seed, index, draw): reproducible."""

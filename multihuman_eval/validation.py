@@ -55,14 +55,14 @@ def validate(model: DeepMultiCap, fine: bool, dataset: TrainingDataset, resoluti
             predicted = logits > 0
             counts["inter" + suffix] += int((predicted & actual).sum())
             counts["union" + suffix] += int((predicted | actual).sum())
-        sample = dataset.sample(index)
-        grid = VoxelGrid.for_points(sample.body.vertices, margin_m=MethodConfig.margin_m, resolution=resolution)
+        truth, body = dataset.ground_truth(index)
+        grid = VoxelGrid.for_points(body.vertices, margin_m=MethodConfig.margin_m, resolution=resolution)
         mesh, _ = reconstruct_mesh(occupancy_function(model, example.inputs, fine=use_fine), grid,
-                                   anchors=sample.body.vertices)  # fmt: skip
+                                   anchors=body.vertices)  # fmt: skip
         if mesh.num_faces == 0:
             empty += 1
             continue
-        metrics = evaluate_surface(mesh, sample.mesh, SurfaceMetricsConfig(samples_per_mesh=SURFACE_SAMPLES))
+        metrics = evaluate_surface(mesh, truth, SurfaceMetricsConfig(samples_per_mesh=SURFACE_SAMPLES))
         chamfer.append(metrics.chamfer_cm)
         p2s.append(metrics.p2s_rec_to_gt_cm)
     return {
