@@ -1,7 +1,7 @@
 """One person in one frame: read its inputs from the capture and the run folder, reconstruct, colour, write.
 
 This is the unit of work the executors (capture.executors) run: `reconstruct_person_frame(task)` is picklable,
-reads everything it needs from disk (rig.yaml, the frame's images, RUN/masks, RUN/body) and writes
+reads everything it needs from disk (rig.yaml, the frame's images, RUN/masks, RUN/body of everybody in the frame) and writes
 ``RUN/meshes/<frame:06d>/person_<id>.ply`` atomically, so a killed run leaves either the finished mesh or none.
 A person-frame whose reconstruction is empty (nobody there in the masks) gets ``person_<id>.empty.json`` instead,
 so a rerun does not redo it.
@@ -9,7 +9,8 @@ so a rerun does not redo it.
 Methods:
     "visual-hull": the masks' visual hull (implicit.visual_hull): this person's label carves, pixels where the
         segmentation says another person hides this one (RUN/masks/<cam>/<frame>_occluded_<id>.png) do not.
-    "network": the DeepMultiCap network (implicit.model.occupancy_function) from a checkpoint.
+    "network": the DeepMultiCap network (implicit.model.occupancy_function) from a checkpoint; space that another
+        person's fitted body claims is outside (implicit.neighbours, `PersonFrameTask.neighbour_margin_m`).
 Both are meshed with the same octree + marching cubes on a grid around the fitted body (implicit.meshing).
 """
 
@@ -49,6 +50,8 @@ class PersonFrameTask:
     resolution: int
     model_path: str | None = None
     device: str = "cpu"
+    neighbour_margin_m: float | None = None
+    """network: occupancy 0 where another person's fitted body is this much nearer (implicit.neighbours); None: off"""
 
 
 @dataclass(frozen=True)
@@ -131,20 +134,21 @@ def read_occluded_masks(rig, run_dir: Path, frame: int, person: int, labels: lis
     return masks
 
 
-def read_person_body(run_dir: Path, frame: int, person: int):
-    """(BodyPerson, BodySurface or None) of `person` in `frame` from RUN/body/<frame>.json."""
+def read_frame_bodies(run_dir: Path, frame: int) -> dict:
+    """{track id: (BodyPerson, BodySurface or None)} of everybody in `frame` from RUN/body/<frame>.json."""
     from body import shared_body
     from body.capture_io import body_frame_path, read_body_frame
     from implicit.dataset import body_surface_from_params
 
     _, people = read_body_frame(body_frame_path(run_dir, frame))
-    entry = next((p for p in people if p.id == person), None)
-    if entry is None:
-        raise PersonFrameError(f"{body_frame_path(run_dir, frame)}: no person with id {person}")
-    if entry.params is None:
-        return entry, None
-    model = shared_body(entry.model)
-    return entry, body_surface_from_params(model, entry.params.to(dtype=model.dtype), ())
+    bodies = {}
+    for entry in people:
+        surface = None
+        if entry.params is not None:
+            model = shared_body(entry.model)
+            surface = body_surface_from_params(model, entry.params.to(dtype=model.dtype), ())
+        bodies[entry.id] = (entry, surface)
+    return bodies
 
 
 def person_grid(entry, surface, resolution: int):
@@ -156,7 +160,7 @@ def person_grid(entry, surface, resolution: int):
     return VoxelGrid.for_points(entry.keypoints, margin_m=KEYPOINT_MARGIN_M, resolution=resolution)
 
 
-def _occupancy(task: PersonFrameTask, rig, images, person_mask, unknown, surface):
+def _occupancy(task: PersonFrameTask, rig, images, person_mask, unknown, surface, other_surfaces):
     if task.method == "visual-hull":
         from implicit.visual_hull import VisualHull
 
@@ -170,7 +174,14 @@ def _occupancy(task: PersonFrameTask, rig, images, person_mask, unknown, surface
     model = _network(task.model_path, task.device)
     stack = np.stack(images).astype(np.float32) / 255.0
     inputs, _, _ = build_person_inputs(list(rig), stack, np.stack(person_mask), np.stack(unknown), surface, model.config)
-    return occupancy_function(model, inputs)
+    fn = occupancy_function(model, inputs)
+    if task.neighbour_margin_m is None:
+        return fn
+    from implicit.neighbours import exclude_neighbours
+    from render.mesh import Mesh
+
+    return exclude_neighbours(fn, Mesh(surface.vertices, surface.faces),
+                              [Mesh(other.vertices, other.faces) for other in other_surfaces], task.neighbour_margin_m)  # fmt: skip
 
 
 def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
@@ -189,9 +200,15 @@ def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
     labels = read_labels(rig, run_dir, task.frame)
     occluded = read_occluded_masks(rig, run_dir, task.frame, task.person, labels)
     person_mask = [label.astype(np.int64) == task.person + 1 for label in labels]
-    entry, surface = read_person_body(run_dir, task.frame, task.person)
+    bodies = read_frame_bodies(run_dir, task.frame)
+    if task.person not in bodies:
+        from body.capture_io import body_frame_path
+
+        raise PersonFrameError(f"{body_frame_path(run_dir, task.frame)}: no person with id {task.person}")
+    entry, surface = bodies[task.person]
+    others = [other for pid, (_, other) in bodies.items() if pid != task.person and other is not None]
     grid = person_grid(entry, surface, task.resolution)
-    fn = _occupancy(task, rig, images, person_mask, occluded, surface)
+    fn = _occupancy(task, rig, images, person_mask, occluded, surface, others)
     mesh, _ = reconstruct_mesh(fn, grid, anchors=surface.vertices if surface is not None else entry.keypoints)
     if mesh.num_faces == 0:
         logger.warning("frame %d, person %d: empty reconstruction (not in the masks?)", task.frame, task.person)

@@ -48,6 +48,7 @@ from capture.person_frame import (
     mesh_path,
     reconstruct_person_frame,
 )
+from implicit.neighbours import DEFAULT_MARGIN_M
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class ReconstructConfig:
     """network or visual-hull; default: network when the weights exist, else the visual hull"""
     device: str = "cpu"
     """torch device of the network"""
+    neighbour_margin_m: float | None = DEFAULT_MARGIN_M
+    """network: occupancy 0 where another person's fitted body is this much nearer, metres (None: off)"""
     executor: str = "local"
     """local or ray"""
     workers: int = 1
@@ -148,7 +151,7 @@ def resolve_model(model: str) -> Path:
         path = SHIPPED_WEIGHTS_DIR / f"{model}.pt"
         if not path.is_file():
             raise PipelineError(
-                f"--model {model}: no trained weights at {path} (none are shipped yet); train them with "
+                f"--model {model}: no trained weights at {path}; train them with "
                 f"`capture train --config {model} --data SYNTHETIC_CAPTURES --out DIR` and pass --model DIR, "
                 "or use --method visual-hull"
             )  # fmt: skip
@@ -182,6 +185,7 @@ def _settings(config: ReconstructConfig, method: str, model_path: Path | None) -
     return {
         "method": method, "model": str(model_path) if model_path else None, "resolution": config.resolution,
         "fusion": config.fusion, "fit_iterations": config.fit_iterations,
+        "neighbour_margin_m": config.neighbour_margin_m if method == "network" else None,
     }  # fmt: skip
 
 
@@ -444,7 +448,8 @@ def stage_implicit(
         record.status = "skipped"
         return record, []
     tasks = [PersonFrameTask(str(config.rig), str(config.out), f, p, method, config.resolution,
-                             str(model_path) if model_path else None, config.device) for f, p in todo]  # fmt: skip
+                             str(model_path) if model_path else None, config.device, config.neighbour_margin_m)
+             for f, p in todo]  # fmt: skip
     try:
         executor = make_executor(config.executor, config.workers, config.ray_address)
     except ExecutorError as error:

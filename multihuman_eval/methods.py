@@ -7,7 +7,7 @@
 | --- | --- |
 | `visual-hull` | occupancy carved from this person's masks (other people and objects are unknown, not background), on the same grid and with the same meshing as the network |
 | `body-only` | the body mesh alone (ground-truth body parameters, or the fitted ones with `load_scene(body_runs=)`) |
-| `ours` | the DeepMultiCap network (`implicit`) from a checkpoint |
+| `ours` | the DeepMultiCap network (`implicit`) from a checkpoint; space another person's body claims is outside (`implicit.neighbours`, `MethodConfig.neighbour_margin_m`) |
 | `ours:<ablation>` | an ablation (`implicit.config.ABLATIONS`): a checkpoint trained with it; `ours:coarse_only` also runs from the `ours` checkpoint with the fine level switched off |
 
 The grid of every volumetric method is `VoxelGrid.for_points(body vertices, margin_m, resolution)`: the same
@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 
 from implicit.grid import VoxelGrid
 from implicit.meshing import MeshingConfig, reconstruct_mesh
+from implicit.neighbours import DEFAULT_MARGIN_M, exclude_neighbours
 from multihuman_eval.benchmark import SceneData
 from render.mesh import Mesh
 
@@ -53,10 +54,14 @@ class MethodConfig:
     """Method name ('ours', 'ours:mean_pooling', ...) -> checkpoint; missing ones come from implicit/weights/."""
     device: str = "cpu"
     """Torch device of the network."""
+    neighbour_margin_m: float | None = DEFAULT_MARGIN_M
+    """The network's occupancy is 0 where another person's body is this much nearer (implicit.neighbours);
+    None: no such rule."""
 
     def describe(self) -> dict:
         """JSON-ready settings that change the numbers (a cached result with other settings is recomputed)."""
-        return {"resolution": self.resolution, "margin_m": self.margin_m, "meshing": dataclasses.asdict(self.meshing)}
+        return {"resolution": self.resolution, "margin_m": self.margin_m, "meshing": dataclasses.asdict(self.meshing),
+                "neighbour_margin_m": self.neighbour_margin_m}
 
 
 def person_grid(scene: SceneData, person_id: int, config: MethodConfig) -> VoxelGrid:
@@ -144,6 +149,9 @@ def _network(name: str, config: MethodConfig) -> Method:
         inputs, _, _ = build_person_inputs(scene.cameras, scene.images, scene.person_mask(person_id),
                                            scene.unobserved(person_id), body, model.config)  # fmt: skip
         fn = occupancy_function(model, inputs, fine=fine)
+        if config.neighbour_margin_m is not None:
+            others = [info.mesh for pid, info in scene.bodies.items() if pid != person_id]
+            fn = exclude_neighbours(fn, scene.body(person_id).mesh, others, config.neighbour_margin_m)
         mesh, _ = reconstruct_mesh(fn, person_grid(scene, person_id, config), config.meshing, anchors=body.vertices)
         return mesh
 

@@ -94,3 +94,23 @@ def test_demo_reconstructs_a_synthetic_scene_and_scores_it(tmp_path, capsys):
     assert main(argv) == 0  # a rerun resumes: nothing is redone
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert record["stages"]["implicit"]["status"] == "skipped" and record["stages"]["body"]["status"] == "skipped"
+
+
+@pytest.mark.parametrize("command", ["eval", "reconstruct"])
+def test_neighbour_margin_takes_metres_or_off_and_defaults_to_the_library(command, tmp_path, capsys):
+    from capture.cli import build_parser
+    from capture.commands import neighbour_margin_setting
+
+    parser = build_parser()
+    required = ["--bench", str(tmp_path), "--out", str(tmp_path)] if command == "eval" else ["--rig", str(tmp_path)]
+    assert neighbour_margin_setting(parser.parse_args([command, *required])) == {}
+    assert neighbour_margin_setting(parser.parse_args([command, *required, "--neighbour-margin", "0.05"])) == {
+        "neighbour_margin_m": 0.05
+    }
+    assert neighbour_margin_setting(parser.parse_args([command, *required, "--neighbour-margin", "off"])) == {
+        "neighbour_margin_m": None
+    }
+    for bad in ("-0.01", "near", "nan"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, *required, "--neighbour-margin", bad])
+        assert "--neighbour-margin: expected metres >= 0 or 'off'" in capsys.readouterr().err

@@ -6,6 +6,8 @@ import argparse
 import shlex
 from pathlib import Path
 
+from capture.commands import add_neighbour_margin_argument, neighbour_margin_setting
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -31,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--multihuman", action="store_true",
                         help="--bench is a MultiHuman release: render its scenes into OUT/inputs first (6 views)")  # fmt: skip
     parser.add_argument("--worst", type=int, default=3, help="error renders of the worst scenes per method")
+    add_neighbour_margin_argument(parser)
     parser.add_argument("--device", default="cpu", help="torch device of the network (cpu, cuda)")
     parser.add_argument("--force", action="store_true", help="recompute cached scenes")
     parser.set_defaults(func=run_eval)
@@ -56,6 +59,8 @@ def command_line(args: argparse.Namespace) -> str:
                                  ("--categories", args.categories, None), ("--body-runs", args.body_runs, None)):  # fmt: skip
         if value != default:
             parts += [flag, str(value)]
+    if hasattr(args, "neighbour_margin"):
+        parts += ["--neighbour-margin", "off" if args.neighbour_margin is None else str(args.neighbour_margin)]
     parts += ["--multihuman"] if args.multihuman else []
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -69,7 +74,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from multihuman_eval.runner import run_benchmark
 
     categories = args.categories.split(",") if args.categories else None
-    config = MethodConfig(resolution=args.resolution, checkpoints=_checkpoints(args.checkpoint), device=args.device)
+    config = MethodConfig(resolution=args.resolution, checkpoints=_checkpoints(args.checkpoint), device=args.device,
+                          **neighbour_margin_setting(args))  # fmt: skip
     try:
         if args.multihuman:
             prepare_multihuman(args.bench, args.out / "inputs")

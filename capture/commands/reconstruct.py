@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from capture.commands import add_neighbour_margin_argument, neighbour_margin_setting
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -24,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", default=None, choices=("network", "visual-hull"),
                         help="default: network when its weights exist, else the visual hull (said so in the output)")  # fmt: skip
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="torch device of the network")
+    add_neighbour_margin_argument(parser)
     parser.add_argument("--executor", default="local", choices=("local", "ray"), help="where person-frames run")
     parser.add_argument("--workers", type=int, default=1, help="parallel person-frames (local: 1 = this process)")
     parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local Ray)")
@@ -75,7 +78,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         resolution=args.resolution, model=args.model, method=args.method, device=args.device, executor=args.executor,
         workers=args.workers, ray_address=args.ray_address, fusion=not args.no_fusion, force=args.force,
         keypoint_format=args.keypoint_format, layout=args.layout, fit_iterations=args.fit_iterations,
-        report_frames=args.report_frames,
+        report_frames=args.report_frames, **neighbour_margin_setting(args),
     )  # fmt: skip
     try:
         result = reconstruct(config)
