@@ -36,7 +36,15 @@ from implicit.dataset import (
 )
 from implicit.features import CropBox, PersonInputs, crop_box_around, crop_image, project_to_crops
 from implicit.body_volume import BodyFrame, canonical_frame, voxelize
-from implicit.model import DeepMultiCap, NetworkOutput, occupancy_function, parameter_counts, predict_occupancy
+from implicit.model import (
+    DeepMultiCap,
+    NetworkOutput,
+    PersonEncoding,
+    encoded_occupancy_function,
+    occupancy_function,
+    parameter_counts,
+    predict_occupancy,
+)
 from implicit.training import CHECKPOINT_NAME, TrainResult, load_model, train
 
 __all__ = [
@@ -46,6 +54,7 @@ __all__ = [
     "capture_samples", "render_training_sample",
     "CropBox", "PersonInputs", "crop_box_around", "crop_image", "project_to_crops",
     "BodyFrame", "canonical_frame", "voxelize",
-    "DeepMultiCap", "NetworkOutput", "occupancy_function", "parameter_counts", "predict_occupancy",
+    "DeepMultiCap", "NetworkOutput", "PersonEncoding", "encoded_occupancy_function", "occupancy_function",
+    "parameter_counts", "predict_occupancy",
     "CHECKPOINT_NAME", "TrainResult", "load_model", "train",
 ]  # fmt: skip

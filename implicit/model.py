@@ -4,6 +4,7 @@
     model = DeepMultiCap(small_config())
     out = model(inputs, points)            # inputs: PersonInputs (B persons, V views); points (B, N, 3) world
     out.coarse_logits, out.fine_logits     # (B, N) occupancy logits; sigmoid -> inside probability
+    encoding = model.encode(inputs)        # the views encoded once; model.query(encoding, points) per point set
     occupancy = predict_occupancy(model, inputs, points_np)   # (N,) in [0, 1], chunked, no gradients
 """
 
@@ -147,6 +148,17 @@ class NetworkOutput:
         return self.fine_logits if self.fine_logits is not None else self.coarse_logits
 
 
+@dataclass
+class PersonEncoding:
+    """What the network computes once per person (`DeepMultiCap.encode`): the inputs, the coarse feature maps
+    and, with the fine level, predicted normals (B, V, 3, S, S) and fine feature maps (B, V, C_f, S, S)."""
+
+    inputs: PersonInputs
+    coarse: CoarseEncoding
+    normals: Tensor | None = None
+    fine_features: Tensor | None = None
+
+
 class DeepMultiCap(nn.Module):
     """Both levels from one `Config`; the fine level exists only when `config.fine.enabled`."""
 
@@ -156,16 +168,26 @@ class DeepMultiCap(nn.Module):
         self.coarse = CoarseLevel(config)
         self.fine = FineLevel(config, self.coarse.embedding_dim) if config.fine.enabled else None
 
+    def encode(self, inputs: PersonInputs, fine: bool = True) -> PersonEncoding:
+        """Encode B persons' views once (`fine=False` leaves the fine level out)."""
+        encoding = PersonEncoding(inputs, self.coarse.encode(inputs))
+        if fine and self.fine is not None:
+            encoding.normals = self.fine.predict_normals(inputs)
+            encoding.fine_features = self.fine.encode(inputs, encoding.normals)
+        return encoding
+
+    def query(self, encoding: PersonEncoding, points: Tensor) -> NetworkOutput:
+        """(B, N, 3) world points -> NetworkOutput (fine logits when the encoding holds the fine level)."""
+        projection = project_to_crops(encoding.inputs, points)
+        logits, embedding = self.coarse.query(encoding.coarse, encoding.inputs, points, projection)
+        out = NetworkOutput(coarse_logits=logits, coarse_embedding=embedding, normals=encoding.normals)
+        if encoding.fine_features is not None:
+            out.fine_logits = self.fine.query(encoding.fine_features, projection, embedding)
+        return out
+
     def forward(self, inputs: PersonInputs, points: Tensor, fine: bool = True) -> NetworkOutput:
         """(B, N, 3) world points -> NetworkOutput (`fine=False` skips the fine level)."""
-        projection = project_to_crops(inputs, points)
-        logits, embedding = self.coarse.query(self.coarse.encode(inputs), inputs, points, projection)
-        out = NetworkOutput(coarse_logits=logits, coarse_embedding=embedding)
-        if fine and self.fine is not None:
-            out.normals = self.fine.predict_normals(inputs)
-            features = self.fine.encode(inputs, out.normals)
-            out.fine_logits = self.fine.query(features, projection, embedding)
-        return out
+        return self.query(self.encode(inputs, fine), points)
 
 
 OccupancyFn = Callable[[np.ndarray], np.ndarray]
@@ -181,12 +203,17 @@ def occupancy_function(model: DeepMultiCap, inputs: PersonInputs, chunk: int | N
     if inputs.batch_size != 1:
         raise ValueError(f"occupancy_function: expected inputs of one person (B = 1), got B = {inputs.batch_size}")
     model.eval()
+    return encoded_occupancy_function(model, model.encode(inputs.to(next(model.parameters()).device), fine), chunk)
+
+
+def encoded_occupancy_function(model: DeepMultiCap, encoding: PersonEncoding, chunk: int | None = None) -> OccupancyFn:
+    """`occupancy_function` from an encoding of one person already made by `model.encode` on the model's device
+    (its finest level is evaluated)."""
+    if encoding.inputs.batch_size != 1:
+        raise ValueError(f"encoded_occupancy_function: expected the encoding of one person (B = 1), got B = "
+                         f"{encoding.inputs.batch_size}")  # fmt: skip
     device = next(model.parameters()).device
-    inputs = inputs.to(device)
     chunk = chunk or model.config.train.query_chunk
-    coarse = model.coarse.encode(inputs)
-    use_fine = fine and model.fine is not None
-    fine_features = model.fine.encode(inputs, model.fine.predict_normals(inputs)) if use_fine else None
 
     @torch.no_grad()
     def evaluate(points: np.ndarray) -> np.ndarray:
@@ -196,11 +223,7 @@ def occupancy_function(model: DeepMultiCap, inputs: PersonInputs, chunk: int | N
         out = np.empty(len(points), np.float32)
         for start in range(0, len(points), chunk):
             p = torch.as_tensor(points[start : start + chunk], dtype=torch.float32, device=device)[None]
-            projection = project_to_crops(inputs, p)
-            logits, embedding = model.coarse.query(coarse, inputs, p, projection)
-            if use_fine:
-                logits = model.fine.query(fine_features, projection, embedding)
-            out[start : start + len(p[0])] = torch.sigmoid(logits[0]).cpu().numpy()
+            out[start : start + len(p[0])] = torch.sigmoid(model.query(encoding, p).logits[0]).cpu().numpy()
         return out
 
     return evaluate

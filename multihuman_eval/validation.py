@@ -19,7 +19,7 @@ import torch
 from implicit.dataset import TrainingDataset
 from implicit.grid import VoxelGrid
 from implicit.meshing import reconstruct_mesh
-from implicit.model import DeepMultiCap, occupancy_function
+from implicit.model import DeepMultiCap, encoded_occupancy_function
 from multihuman_eval.methods import MethodConfig
 from multihuman_eval.metrics import SurfaceMetricsConfig, evaluate_surface
 
@@ -49,7 +49,8 @@ def validate(model: DeepMultiCap, fine: bool, dataset: TrainingDataset, resoluti
     chamfer, p2s, empty = [], [], 0
     for index in range(len(dataset)):
         example = dataset.example(index, draw=0).to(device)
-        out = model(example.inputs, example.points, fine=use_fine)
+        encoding = model.encode(example.inputs, fine=use_fine)
+        out = model.query(encoding, example.points)
         actual = example.occupancy > 0.5
         for suffix, logits in (("", out.logits), ("_coarse", out.coarse_logits)):
             predicted = logits > 0
@@ -57,8 +58,7 @@ def validate(model: DeepMultiCap, fine: bool, dataset: TrainingDataset, resoluti
             counts["union" + suffix] += int((predicted | actual).sum())
         truth, body = dataset.ground_truth(index)
         grid = VoxelGrid.for_points(body.vertices, margin_m=MethodConfig.margin_m, resolution=resolution)
-        mesh, _ = reconstruct_mesh(occupancy_function(model, example.inputs, fine=use_fine), grid,
-                                   anchors=body.vertices)  # fmt: skip
+        mesh, _ = reconstruct_mesh(encoded_occupancy_function(model, encoding), grid, anchors=body.vertices)
         if mesh.num_faces == 0:
             empty += 1
             continue

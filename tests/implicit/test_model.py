@@ -14,7 +14,13 @@ from implicit.body_volume import canonical_frame, voxelize
 from implicit.config import Config, ConfigError, full_config, small_config, tiny_config, with_ablation
 from implicit.dataset import TrainingDataset
 from implicit.features import CropBox, crop_box_around, crop_image, project_to_crops
-from implicit.model import DeepMultiCap, parameter_counts, predict_occupancy
+from implicit.model import (
+    DeepMultiCap,
+    encoded_occupancy_function,
+    occupancy_function,
+    parameter_counts,
+    predict_occupancy,
+)
 from implicit.testing import capsule_scene
 from implicit.training import training_step
 from render import primitives
@@ -48,6 +54,21 @@ def test_output_shapes(example):
     assert out.normals.shape == (1, 3, 3, s, s)
     norms = out.normals.norm(dim=2)[example.inputs.masks[:, :, 0] > 0]
     assert torch.allclose(norms, torch.ones_like(norms), atol=1e-4)
+
+
+@pytest.mark.parametrize("fine", [True, False])
+def test_one_encoding_answers_many_point_sets_like_the_forward_pass(example, fine):
+    model = make_model(tiny_config())
+    points = example.points[0].numpy()
+    with torch.no_grad():
+        expected = model(example.inputs, example.points, fine=fine)
+        encoding = model.encode(example.inputs, fine=fine)
+        first, second = model.query(encoding, example.points[:, :100]), model.query(encoding, example.points[:, 100:])
+    assert (expected.fine_logits is None) == (not fine) == (encoding.fine_features is None)
+    torch.testing.assert_close(torch.cat([first.logits, second.logits], dim=1), expected.logits)
+    from_encoding = encoded_occupancy_function(model, encoding, chunk=64)(points)
+    np.testing.assert_allclose(from_encoding, torch.sigmoid(expected.logits[0]).numpy(), atol=1e-6)
+    np.testing.assert_allclose(occupancy_function(model, example.inputs, chunk=64, fine=fine)(points), from_encoding, atol=1e-6)
 
 
 @pytest.mark.parametrize("stage", ["coarse", "fine"])
