@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from calibration.camera import Camera
-from render.mesh import Mesh
+from render.mesh import Mesh, raycasting_scene
 
 MIN_COSINE = 0.1
 """Views closer than about 84 degrees to grazing are used; more grazing ones are ignored."""
@@ -75,8 +75,6 @@ def color_mesh(
         images: V (H_v, W_v, 3) RGB images, uint8 (0-255) or float in [0, 1], the cameras' sizes.
         allowed: V (H_v, W_v) bool masks of the pixels that may colour this mesh (None: all pixels).
     """
-    import open3d as o3d
-
     if mesh.num_faces == 0:
         raise ColorError(f"argument 'mesh': expected at least one face, got {mesh!r}")
     if len(images) != len(cameras) or (allowed is not None and len(allowed) != len(cameras)):
@@ -87,8 +85,7 @@ def color_mesh(
     normals = mesh.vertex_normals()
     edges = mesh.vertices[mesh.faces[:, 1]] - mesh.vertices[mesh.faces[:, 0]]
     offset = 0.5 * float(np.linalg.norm(edges, axis=1).mean())  # off the surface, below the mesh's detail
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(o3d.core.Tensor(mesh.vertices.astype(np.float32)), o3d.core.Tensor(mesh.faces.astype(np.uint32)))
+    scene = raycasting_scene(mesh.vertices, mesh.faces)
     total = np.zeros((mesh.num_vertices, 3))
     weights = np.zeros(mesh.num_vertices)
     views = np.zeros(mesh.num_vertices, np.int64)

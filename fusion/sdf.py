@@ -17,20 +17,13 @@ import numpy as np
 
 from fusion.errors import FusionError
 from implicit.grid import VoxelGrid
-from render.mesh import Mesh
+from render.mesh import Mesh, raycasting_scene
 
 
 def _scene(mesh: Mesh):
-    import open3d as o3d  # heavy import, only needed here
-
     if mesh.num_faces == 0:
         raise FusionError(f"mesh: expected a mesh with faces for a signed distance, got {mesh!r}")
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor(np.ascontiguousarray(mesh.vertices, dtype=np.float32)),
-        o3d.core.Tensor(np.ascontiguousarray(mesh.faces, dtype=np.uint32)),
-    )
-    return scene
+    return raycasting_scene(mesh.vertices, mesh.faces)
 
 
 def _tensor(points: np.ndarray):

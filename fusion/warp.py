@@ -20,7 +20,7 @@ import torch
 
 from body.model import BodyModel, BodyOutput
 from fusion.errors import FusionError
-from render.mesh import Mesh
+from render.mesh import Mesh, raycasting_scene
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,8 @@ def closest_triangles(vertices: np.ndarray, faces: np.ndarray, points: np.ndarra
     """
     import open3d as o3d  # heavy import, only needed here
 
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor(np.ascontiguousarray(vertices, dtype=np.float32)),
-        o3d.core.Tensor(np.ascontiguousarray(faces, dtype=np.uint32)),
-    )
-    result = scene.compute_closest_points(o3d.core.Tensor(np.ascontiguousarray(points, dtype=np.float32)))
+    query = o3d.core.Tensor(np.ascontiguousarray(points, dtype=np.float32))
+    result = raycasting_scene(vertices, faces).compute_closest_points(query)
     uv = result["primitive_uvs"].numpy().astype(np.float64)  # closest = (1 - u - v) c0 + u c1 + v c2
     barycentric = np.stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], axis=1)
     return result["primitive_ids"].numpy().astype(np.int64), barycentric

@@ -23,6 +23,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from render.mesh import raycasting_scene
+
 UP = np.array([0.0, 0.0, 1.0])
 
 
@@ -97,12 +99,8 @@ def voxelize(vertices: np.ndarray, faces: np.ndarray, frame: BodyFrame, grid: in
     """
     import open3d as o3d
 
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor(np.asarray(vertices, np.float32)), o3d.core.Tensor(np.asarray(faces, np.uint32))
-    )
     world = frame.to_world(voxel_centers(grid).reshape(-1, 3)).astype(np.float32)
-    occupancy = scene.compute_occupancy(o3d.core.Tensor(world), nsamples=3).numpy()
+    occupancy = raycasting_scene(vertices, faces).compute_occupancy(o3d.core.Tensor(world), nsamples=3).numpy()
     return occupancy.reshape(grid, grid, grid).astype(np.float32)
 
 

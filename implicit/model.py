@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from implicit.body_volume import BodyVolumeEncoder, sample_volume
 from implicit.config import Config
 from implicit.features import PersonInputs, ViewProjection, project_to_crops, sample_views, to_unit_cube
 from implicit.hourglass import StackedHourglass
+from implicit.meshing import OccupancyFn
 from implicit.normal_net import NormalNet
 
 
@@ -188,9 +188,6 @@ class DeepMultiCap(nn.Module):
     def forward(self, inputs: PersonInputs, points: Tensor, fine: bool = True) -> NetworkOutput:
         """(B, N, 3) world points -> NetworkOutput (`fine=False` skips the fine level)."""
         return self.query(self.encode(inputs, fine), points)
-
-
-OccupancyFn = Callable[[np.ndarray], np.ndarray]
 
 
 @torch.no_grad()

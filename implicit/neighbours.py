@@ -10,14 +10,12 @@ person's body is outside this person.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from render.mesh import Mesh
-
-OccupancyFn = Callable[[np.ndarray], np.ndarray]
-"""(N, 3) world points, metres -> (N,) occupancy in [0, 1]."""
+from implicit.meshing import OccupancyFn
+from render.mesh import Mesh, raycasting_scene
 
 DEFAULT_MARGIN_M = 0.03
 """How much nearer another person's body must be (signed distance, metres) to claim a point."""
@@ -27,12 +25,7 @@ class SignedDistance:
     """Signed distance to a watertight mesh (negative inside), metres; Open3D RaycastingScene."""
 
     def __init__(self, mesh: Mesh) -> None:
-        import open3d as o3d
-
-        self._scene = o3d.t.geometry.RaycastingScene()
-        self._scene.add_triangles(
-            o3d.core.Tensor(np.asarray(mesh.vertices, np.float32)), o3d.core.Tensor(np.asarray(mesh.faces, np.uint32))
-        )
+        self._scene = raycasting_scene(mesh.vertices, mesh.faces)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """(N, 3) world points -> (N,) float64 signed distances, metres."""

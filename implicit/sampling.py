@@ -18,6 +18,7 @@ import numpy as np
 from calibration.camera import Camera
 from implicit.config import SamplingConfig
 from render import Mesh
+from render.mesh import raycasting_scene
 
 CANDIDATE_FACTOR = 3
 """Candidates drawn per requested point, so that both classes usually have enough members to balance."""
@@ -37,12 +38,8 @@ def occupancy_labels(mesh: Mesh, points: np.ndarray) -> np.ndarray:
     """(N,) bool: inside the watertight `mesh` (ray parity, 3 rays voted; Open3D RaycastingScene)."""
     import open3d as o3d
 
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor(mesh.vertices.astype(np.float32)), o3d.core.Tensor(mesh.faces.astype(np.uint32))
-    )
     query = o3d.core.Tensor(np.asarray(points, np.float32))
-    return scene.compute_occupancy(query, nsamples=3).numpy().astype(bool)
+    return raycasting_scene(mesh.vertices, mesh.faces).compute_occupancy(query, nsamples=3).numpy().astype(bool)
 
 
 def visible_in_any_view(points: np.ndarray, cameras: Sequence[Camera], scene_depth: np.ndarray, tolerance: float) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from render.mesh import Mesh, MeshError
+from render.mesh import Mesh, MeshError, raycasting_scene
 
 
 def face_areas(mesh: Mesh) -> np.ndarray:
@@ -57,10 +57,6 @@ def point_to_surface_distances(points: np.ndarray, mesh: Mesh) -> np.ndarray:
     if mesh.num_faces == 0:
         raise MeshError(f"expected a mesh with at least one face to measure distances to, got {mesh!r}")
     origin = 0.5 * (mesh.vertices.min(axis=0) + mesh.vertices.max(axis=0))
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor(np.ascontiguousarray(mesh.vertices - origin, dtype=np.float32)),
-        o3d.core.Tensor(np.ascontiguousarray(mesh.faces, dtype=np.uint32)),
-    )
+    scene = raycasting_scene(mesh.vertices - origin, mesh.faces)
     query = o3d.core.Tensor(np.ascontiguousarray(points - origin, dtype=np.float32))
     return scene.compute_distance(query).numpy().astype(np.float64)

@@ -149,6 +149,19 @@ def global_normal_colors(canonical_vertices: np.ndarray, faces: np.ndarray) -> n
     return (vertex_normals(canonical_vertices, faces) + 1.0) * 0.5
 
 
+def raycasting_scene(vertices: np.ndarray, faces: np.ndarray):
+    """An Open3D `RaycastingScene` holding one triangle mesh ((N, 3) vertices, (F, 3) faces; stored as float32 /
+    uint32) for closest-point, distance, signed-distance, occupancy and ray queries."""
+    import open3d as o3d  # heavy import, only needed here
+
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(
+        o3d.core.Tensor(np.ascontiguousarray(vertices, dtype=np.float32)),
+        o3d.core.Tensor(np.ascontiguousarray(faces, dtype=np.uint32)),
+    )
+    return scene
+
+
 def load_mesh(path: str | Path) -> Mesh:
     """Load a PLY or OBJ file (any format trimesh reads) as one Mesh; a multi-object file is concatenated.
 

@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 
 from body.model import BodyModel, BodyOutput
 from body.skinning import nearest_vertex_blend_weights, skin_points
-from render.mesh import Mesh
+from render.mesh import Mesh, raycasting_scene
 from synth.clothing import Garment, Outfit, smooth_noise
 
 logger = logging.getLogger(__name__)
@@ -204,8 +204,7 @@ class _Field:
         import open3d as o3d
 
         self.o3d = o3d
-        self.scene = o3d.t.geometry.RaycastingScene()
-        self.scene.add_triangles(o3d.core.Tensor(vertices.astype(np.float32)), o3d.core.Tensor(faces.astype(np.uint32)))
+        self.scene = raycasting_scene(vertices, faces)
         self.tree = cKDTree(vertices)
         self.regions, self.outfit, self.vertices = regions, outfit, vertices
         self.covered = [coverage(g, regions) for g in outfit.garments]
