@@ -135,10 +135,12 @@ class RunResult:
 
 def parse_frames(text: str | None) -> FrameRange | None:
     """'START:STOP[:STEP]' (empty parts: 0, open, 1) -> FrameRange; None -> None."""
+    from capture.commands import parse_frame_range
+
     if text is None:
         return None
     try:
-        return FrameRange.parse(text)
+        return parse_frame_range(text)
     except ValueError as error:
         raise PipelineError(f"--frames: {error}") from None
 

@@ -1,16 +1,100 @@
 """Subcommands of the `capture` CLI: one module per subcommand, each with `register(subparsers)`."""
 
+from __future__ import annotations
 
-def frame_range_argument(text: str):
-    """argparse `type=` for --frames: 'START:STOP[:STEP]' -> calibration.rig.FrameRange (argparse names the flag)."""
-    import argparse
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
+_NUMBER_OR_FRAME_RANGE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d*:")
+"""Arguments argparse must take as values, not options: negative numbers and frame ranges such as '-5:2'."""
+
+
+def parse_frame_range(text: str):
+    """'START:STOP[:STEP]' (empty parts: 0, open, 1) -> calibration.rig.FrameRange, the one --frames parser.
+
+    Raises ValueError saying what was expected: integers, START >= 0, STOP > START, STEP >= 1.
+    """
     from calibration.rig import FrameRange
 
     try:
-        return FrameRange.parse(text)
+        values = [int(part) if part.strip() else None for part in text.split(":")]
+    except ValueError:
+        values = []
+    if not 1 <= len(values) <= 3:
+        raise ValueError(f"expected START:STOP[:STEP] with integers, got {text!r}")
+    start, stop, step = (values + [None, None])[:3]
+    start, step = start if start is not None else 0, step if step is not None else 1
+    if start < 0:
+        raise ValueError(f"expected START >= 0 (frames are numbered from 0), got {text!r}")
+    if step < 1:
+        raise ValueError(f"expected STEP >= 1, got {text!r}")
+    if stop is not None and stop <= start:
+        raise ValueError(f"expected STOP > START (STOP is excluded), got {text!r}")
+    return FrameRange(start, stop, step)
+
+
+def frame_range_argument(text: str):
+    """argparse `type=` for --frames: parse_frame_range with argparse's error (argparse names the flag)."""
+    import argparse
+
+    try:
+        return parse_frame_range(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_frames_argument(parser, help: str) -> None:
+    """--frames START:STOP[:STEP] (FrameRange or None); a leading minus ('-5:2') reaches the parser as a value,
+    which refuses it by name instead of argparse's 'expected one argument'."""
+    parser._negative_number_matcher = _NUMBER_OR_FRAME_RANGE
+    parser.add_argument("--frames", type=frame_range_argument, default=None, metavar="START:STOP[:STEP]", help=help)
+
+
+def select_frames(frames, available: Iterable[int], source: str) -> list[int]:
+    """The `available` frames that --frames selects (all of them when `frames` is None).
+
+    Raises UserFacingError naming `source` and its frame range when --frames asks for frames beyond it.
+    """
+    from capture.cli import UserFacingError
+
+    available = sorted(set(available))
+    if frames is None:
+        return available
+    if not available:
+        raise UserFacingError(f"--frames: {source} has no frames")
+    wanted = frames.frames(available[-1] + 1)
+    outside = [frame for frame in wanted if not available[0] <= frame <= available[-1]]
+    if outside:
+        raise UserFacingError(
+            f"--frames {_spelled(frames)}: frame(s) {_span(outside)} outside {source}, which has frames "
+            f"{available[0]}..{available[-1]}"
+        )
+    present = set(available)
+    return [frame for frame in wanted if frame in present]
+
+
+def _spelled(frames) -> str:
+    stop = "" if frames.stop is None else frames.stop
+    return f"{frames.start}:{stop}" + (f":{frames.step}" if frames.step != 1 else "")
+
+
+def _span(frames: Sequence[int]) -> str:
+    return str(frames[0]) if len(frames) == 1 else f"{frames[0]}..{frames[-1]}"
+
+
+def check_output_dir(out: Path, force: bool, command: str) -> None:
+    """Refuse (UserFacingError naming the folder and --force) to write into an existing, non-empty `out` unless
+    `force`; what `force` then replaces is the command's business (only what it wrote there before)."""
+    from capture.cli import UserFacingError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserFacingError(f"--out {out}: expected a folder, found a file")
+    if force or not out.is_dir() or not any(out.iterdir()):
+        return
+    raise UserFacingError(f"--out {out}: the folder is not empty; pass --force to replace what {command} wrote there "
+                          "before, or choose another folder")  # fmt: skip
 
 
 def add_neighbour_margin_argument(parser) -> None:
