@@ -7,6 +7,7 @@ Anny was already imported by someone else, redirects it through ``anny.paths.set
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -31,8 +32,15 @@ def anny_cache_is_built() -> bool:
     return any(anny_cache_dir().glob("v*/build_compact_model_data_*.safetensors"))
 
 
+def _not_a_cache_hit(record: logging.LogRecord) -> bool:
+    """Logging filter: False for Anny's 'Loading cached model data from ...' (logged at every model creation)."""
+    return not record.getMessage().startswith("Loading cached model data")
+
+
 def import_anny() -> ModuleType:
-    """Import ``anny`` with its cache pointed at :func:`anny_cache_dir`."""
+    """Import ``anny`` with its cache pointed at :func:`anny_cache_dir`; its cache-hit log line is dropped (a
+    cache build is still logged)."""
+    logging.getLogger("anny.models.model_data").addFilter(_not_a_cache_hit)
     cache = anny_cache_dir()
     if "anny" not in sys.modules:
         os.environ["ANNY_CACHE_DIR"] = str(cache)

@@ -8,7 +8,8 @@ this project's ``000000.json`` all work.
 Formats (``KEYPOINT_FORMATS``):
 
 - ``openpose``: OpenPose ``--write_json`` files (BODY_25, BODY_25B, COCO-18, ...: pass the layout, OpenPose
-  files do not name it); read by :func:`body.detection.read_openpose_json`.
+  files do not name it, unless the files carry this project's top-level ``layout`` key, as ``capture keypoints``
+  and ``capture synth`` write them); read by :func:`body.detection.read_openpose_json`.
 - ``easymocap``: EasyMocap ``annots`` files: ``{"annots": [{"personID", "bbox", "keypoints": [[x, y, c], ...]}]}``
   (BODY_25 unless told otherwise).
 - ``synthetic``: the synthetic captures' ``keypoints/`` (and :mod:`body.detector_sim` output): OpenPose JSON
@@ -154,14 +155,13 @@ class KeypointSource:
     Args:
         folders: per camera (rig order), its keypoint folder.
         format: one of ``KEYPOINT_FORMATS``.
-        layout: the files' keypoint layout (required for ``openpose``; ``synthetic`` files name it).
+        layout: the files' keypoint layout; None: the layout the files name (this project's ``layout`` key),
+            an error if they name none.
     """
 
     def __init__(self, folders: list[Path], format: str, layout: str | None) -> None:
         if format not in KEYPOINT_FORMATS:
             raise DetectionError(f"--keypoint-format: expected one of {KEYPOINT_FORMATS}, got {format!r}")
-        if format == "openpose" and layout is None:
-            raise DetectionError("--layout: OpenPose files do not name their layout; pass body25, body25b, coco18, ...")
         self.format = format
         self.folders = [Path(folder) for folder in folders]
         self.problems: list[str] = []
@@ -179,13 +179,22 @@ class KeypointSource:
         self.layout = get_layout(layout).name if layout else self._layout_from_files()
 
     def _layout_from_files(self) -> str:
+        """The layout named by the first readable file of a view (files of other tools name none)."""
         for files in self.files:
-            for path in files.values():
-                try:
-                    return read_keypoint_file(path, self.format, None)[2]
-                except (DetectionError, OSError, KeyError, IndexError):
-                    continue
-        raise DetectionError(f"no readable {self.format} keypoint file names its layout; pass --layout")
+            path = next(iter(files.values()), None)
+            if path is None:
+                continue
+            try:
+                return read_keypoint_file(path, self.format, None)[2]
+            except (DetectionError, OSError, KeyError, IndexError, TypeError):
+                continue
+        raise DetectionError(
+            f"--layout: the {self.format} keypoint files (e.g. {self._first_file()}) do not name their layout; "
+            "pass --layout body25, body25b, coco18, ..."
+        )
+
+    def _first_file(self) -> Path | None:
+        return next((path for files in self.files for path in files.values()), None)
 
     def frames(self) -> list[int]:
         """Sorted frame numbers found in any view."""

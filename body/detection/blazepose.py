@@ -20,6 +20,7 @@ from body.detection.blazepose_bundle import bundle_path, import_mediapipe
 from body.detection.detector import KeypointDetector, check_image
 from body.detection.errors import DetectionError
 from body.detection.mapping import BLAZEPOSE_INDICES, blazepose_to_layout
+from body.detection.native_log import filtered_native_stderr
 from body.detection.people import PersonKeypoints, keypoint_box
 from body.keypoint_layouts import get_layout
 
@@ -68,7 +69,9 @@ class BlazePoseDetector(KeypointDetector):
             min_pose_detection_confidence=config.min_detection_confidence,
             min_pose_presence_confidence=config.min_presence_confidence,
         )
-        self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        with filtered_native_stderr():
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        self._started = False
 
     def detect_landmarks(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Raw BlazePose output for one (H, W, 3) uint8 RGB image.
@@ -82,7 +85,12 @@ class BlazePoseDetector(KeypointDetector):
         frame = self._mediapipe.Image(image_format=self._mediapipe.ImageFormat.SRGB, data=image)
         with warnings.catch_warnings():  # mediapipe 0.10.14 calls a deprecated protobuf API on every result
             warnings.filterwarnings("ignore", message=".*GetPrototype", category=UserWarning)
-            result = self._landmarker.detect(frame)
+            if self._started:
+                result = self._landmarker.detect(frame)
+            else:  # the first inference logs its native start-up notices
+                with filtered_native_stderr():
+                    result = self._landmarker.detect(frame)
+                self._started = True
         people = []
         for landmarks in result.pose_landmarks:
             values = np.array([[mark.x, mark.y, mark.visibility or 0.0, mark.presence or 0.0] for mark in landmarks])

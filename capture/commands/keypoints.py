@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from calibration.progress import ProgressLog
-from capture.commands import frame_range_argument
+from capture.commands import add_frames_argument
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--detector", default="blazepose", help="detector backend (default: blazepose)")
     parser.add_argument("--layout", default="body25", choices=("body25", "coco17"), help="keypoint layout written")
     parser.add_argument("--cameras", nargs="+", default=None, help="only these cameras (default: all)")
-    parser.add_argument(
-        "--frames", type=frame_range_argument, default=None, help="START:STOP[:STEP] instead of the rig's frame range"
-    )
+    add_frames_argument(parser, "frames to detect on instead of the rig's frame range")
     parser.add_argument("--max-people", type=int, default=6, help="most people per image (default: 6)")
     parser.add_argument(
         "--tile-size", type=int, default=0, help="also detect in square tiles of this side, px (small people); 0: off"
@@ -66,11 +64,40 @@ def _check_image_size(camera, image_shape: tuple[int, ...]) -> None:
     )
 
 
+def _selected_frames(rig, cameras: list[str], frames) -> dict[str, list[int]]:
+    """Per camera, its frames on disk that --frames (else the rig's range) selects. Frames outside every view's
+    data are a UserFacingError; a frame missing from some views only is logged as a warning naming the camera
+    and frames (the other views are still detected; `capture body` flags the frame)."""
+    from body.detection.frames import camera_frame_numbers
+    from calibration.rig import FrameRange
+    from capture.commands import select_frames
+
+    on_disk = {camera: camera_frame_numbers(rig.layout, camera, FrameRange()) for camera in cameras}
+    source = f"the capture's {'images' if rig.layout.images is not None else 'videos'} ({rig.source})"
+    available = sorted(set().union(*on_disk.values()))
+    if frames is None:  # the rig's own range, bounded by the data
+        in_range = set(rig.layout.frames.frames(available[-1] + 1 if available else 0))
+        wanted = [frame for frame in available if frame in in_range]
+    else:
+        wanted = select_frames(frames, available, source)
+    selected = {}
+    for camera, available in on_disk.items():
+        have = set(available)
+        selected[camera] = [frame for frame in wanted if frame in have]
+        missing = [frame for frame in wanted if frame not in have]
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+            logger.warning("camera %s: no image for %d of the %d selected frames (%s) in %s; the other views' "
+                           "keypoints are still written", camera, len(missing), len(wanted), shown,
+                           rig.layout.image_dir(camera) or rig.layout.video_file(camera))  # fmt: skip
+    return selected
+
+
 def run_keypoints(args: argparse.Namespace) -> int:
     import cv2
 
     from body.detection import CropPassConfig, DetectionError, create_detector, detect_people, read_openpose_json
-    from body.detection.frames import camera_frame_numbers, read_camera_frames
+    from body.detection.frames import read_camera_frames
     from body.detection.openpose_json import write_openpose_json
     from body.detection.overlay import draw_people
     from calibration.atomic import write_png
@@ -86,13 +113,12 @@ def run_keypoints(args: argparse.Namespace) -> int:
     unknown = sorted(set(cameras) - set(rig.names))
     if unknown:
         raise UserFacingError(f"--cameras: unknown camera(s) {unknown}; the rig has {rig.names}")
-    frame_range = args.frames
     config = CropPassConfig(tile_size=max(args.tile_size, 0))
     out = args.out / "keypoints"
     try:
+        selected = _selected_frames(rig, cameras, args.frames)
         plans = {}
-        for camera in cameras:
-            frames = camera_frame_numbers(rig.layout, camera, frame_range)
+        for camera, frames in selected.items():
             overlay = args.overlay_frame if args.overlay_frame is not None else (frames[0] if frames else None)
             overlay_png = args.out / "report" / "keypoints" / f"{camera}_{overlay or 0:06d}.png"
             todo = [f for f in frames if args.force or not (out / camera / f"{f:06d}.json").exists()]

@@ -94,9 +94,19 @@ def test_bad_input_flags_frames_instead_of_crashing(capture_dir, tmp_path):
     assert len(json.loads((out / "body" / "000001.json").read_text())["people"]) == 2  # from cam01 + cam02
 
 
-def test_openpose_without_layout_is_a_clear_error(capture_dir, tmp_path):
+def test_openpose_files_naming_no_layout_need_layout(capture_dir, tmp_path):
+    """Files of other tools name no layout: --layout is asked for; this project's files name theirs."""
     from capture.cli import UserFacingError
 
     root, _ = capture_dir
-    with pytest.raises(UserFacingError, match="--layout"):
-        run(["--rig", str(root / "rig.yaml"), "--keypoint-format", "openpose", "--out", str(tmp_path / "run")])
+    plain = tmp_path / "plain"
+    for path in (root / "keypoints").rglob("*.json"):
+        document = json.loads(path.read_text())
+        del document["layout"]
+        (plain / path.parent.name).mkdir(parents=True, exist_ok=True)
+        (plain / path.parent.name / path.name).write_text(json.dumps(document))
+    argv = ["--rig", str(root / "rig.yaml"), "--keypoint-format", "openpose", "--no-fit", "--out"]
+    with pytest.raises(UserFacingError, match=r"--layout: the openpose keypoint files \(e.g. .*plain/cam00/000000.json\) "
+                                              r"do not name their layout"):  # fmt: skip
+        run(argv + [str(tmp_path / "run"), "--keypoints", str(plain)])
+    assert run(argv + [str(tmp_path / "named")]) == 0  # the same files with the layout key
