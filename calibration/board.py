@@ -7,6 +7,11 @@ Checkerboard sizes count INNER corners (OpenCV's `patternSize`): a board of 5 x 
 come out row by row (`cols` corners per row). A checkerboard looks the same after a half turn, so which end is
 corner 0 can differ between views (see `calibration.extrinsics`); ChArUco corners carry unique ids, so they cannot.
 ChArUco sizes count SQUARES (OpenCV's `CharucoBoard((cols, rows), ...)`), with the OpenCV >= 4.6 layout.
+
+Polarity: a board printed "inverted" (white squares and markers on black) is found by searching the inverted
+image; `Detection.inverted` says which polarity found it. A ChArUco board printed on a transparent sheet is seen
+mirrored by cameras behind it; it is found in the mirrored image and its corners keep their ids
+(`Detection.mirrored`), so both sides give the same board-frame points.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ MIN_CHARUCO_CORNERS = 6
 """Fewest ChArUco corners a detection needs to be kept (a pose needs >= 4, a calibration view more)."""
 COMMON_CHECKERBOARD_SIZES = ((9, 6), (8, 6), (7, 5), (7, 6), (6, 4), (5, 4), (4, 3), (10, 7), (11, 8), (9, 7))
 """Inner-corner sizes tried (besides off-by-one variants of the requested one) when no board is found."""
+POLARITIES = ("auto", "normal", "inverted")
+"""Board polarity options: "normal" = black on white, "inverted" = white on black, "auto" = try both."""
 
 
 class BoardError(RigError):
@@ -152,12 +159,16 @@ class Detection:
         pixels: (N, 2) float64 sub-pixel corner positions.
         image_size: (width, height) of the image.
         source: where it came from (file name, or "video.mp4#frame"), for messages.
+        inverted: True when the board was found in the inverted image (printed white on black).
+        mirrored: True when a ChArUco board was found in the mirrored image (seen from behind a transparent board).
     """
 
     ids: np.ndarray
     pixels: np.ndarray
     image_size: tuple[int, int]
     source: str = ""
+    inverted: bool = False
+    mirrored: bool = False
 
     def object_points(self, board: Board) -> np.ndarray:
         """(N, 3) the board-frame positions of the detected corners, metres."""
@@ -165,13 +176,12 @@ class Detection:
 
     def half_turned(self, board: Board) -> "Detection":
         """The same corners with the other (half-turn) numbering; only meaningful for checkerboards."""
-        return Detection(board.half_turn()[self.ids], self.pixels, self.image_size, self.source)
+        return Detection(board.half_turn()[self.ids], self.pixels, self.image_size, self.source, self.inverted, self.mirrored)
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 3:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return image
+def _gray(image: np.ndarray, inverted: bool = False) -> np.ndarray:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return cv2.bitwise_not(gray) if inverted else gray
 
 
 def _find_checkerboard(gray: np.ndarray, size: tuple[int, int], thorough: bool) -> np.ndarray | None:
@@ -194,14 +204,23 @@ def _find_checkerboard(gray: np.ndarray, size: tuple[int, int], thorough: bool) 
     return corners.reshape(-1, 2).astype(np.float64) if found else None
 
 
-def detect_board(image: np.ndarray, board: Board, source: str = "", thorough: bool = True) -> Detection | None:
+def detect_board(
+    image: np.ndarray,
+    board: Board,
+    source: str = "",
+    thorough: bool = True,
+    inverted: bool = False,
+    mirrored: bool = False,
+) -> Detection | None:
     """Find `board` in an (H, W) or (H, W, 3) BGR uint8 image; None when it is not there.
 
     Checkerboard corners are numbered so that corner 0 is the one nearer the image's top-left (of the two
     candidates a half turn apart), which keeps the numbering stable between similar views. `thorough` adds
-    OpenCV's slower sector-based checkerboard detector when the classic one fails.
+    OpenCV's slower sector-based checkerboard detector when the classic one fails. `inverted` searches the
+    inverted image, for boards printed white on black; `mirrored` (ChArUco only) the left-right mirrored image,
+    for a transparent board seen from behind (pixels are given in the unmirrored image).
     """
-    gray = _gray(image)
+    gray = _gray(image, inverted)
     height, width = gray.shape[:2]
     if board.kind == "checkerboard":
         corners = _find_checkerboard(gray, (board.cols, board.rows), thorough)
@@ -210,7 +229,9 @@ def detect_board(image: np.ndarray, board: Board, source: str = "", thorough: bo
         ids = np.arange(board.num_corners)
         if corners[0].sum() > corners[-1].sum():
             ids = board.half_turn()
-        return Detection(ids, corners.astype(np.float64), (width, height), source)
+        return Detection(ids, corners.astype(np.float64), (width, height), source, inverted)
+    if mirrored:
+        gray = cv2.flip(gray, 1)
     detector = cv2.aruco.CharucoDetector(board.charuco_board())
     corners, ids, markers, _ = detector.detectBoard(gray)
     if ids is None or len(ids) < MIN_CHARUCO_CORNERS:
@@ -221,7 +242,10 @@ def detect_board(image: np.ndarray, board: Board, source: str = "", thorough: bo
     half = int(np.clip(0.8 * gap_px, 2, 11))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-3)
     corners = cv2.cornerSubPix(gray, corners.reshape(-1, 1, 2).astype(np.float32), (half, half), (-1, -1), criteria)
-    return Detection(ids.reshape(-1).astype(np.int64), corners.reshape(-1, 2).astype(np.float64), (width, height), source)
+    pixels = corners.reshape(-1, 2).astype(np.float64)
+    if mirrored:
+        pixels[:, 0] = width - 1 - pixels[:, 0]  # pixel centres at integers: column c <-> width - 1 - c
+    return Detection(ids.reshape(-1).astype(np.int64), pixels, (width, height), source, inverted, mirrored)
 
 
 def _checkerboard_candidates(board: Board) -> list[tuple[int, int]]:
@@ -235,41 +259,57 @@ def _checkerboard_candidates(board: Board) -> list[tuple[int, int]]:
     return candidates
 
 
-def explain_missing(images: Iterable[tuple[str, np.ndarray]], board: Board, camera: str, searched: int) -> str:
+def explain_missing(
+    images: Iterable[tuple[str, np.ndarray]], board: Board, camera: str, searched: int, polarity: str = "auto"
+) -> str:
     """A message for a camera where `board` was found in none of `searched` images; tries what else is there.
 
     For checkerboards it tries nearby and common inner-corner sizes (a common mistake is counting squares);
-    for ChArUco it looks for ArUco markers of other dictionaries and reports the marker ids it sees.
+    for ChArUco it looks for ArUco markers of other dictionaries, in both polarities, and reports the marker ids
+    it sees. `polarity` (one of POLARITIES) is the one the search used; the message says what it covered.
     """
-    message = f"no {board.describe()} found in any of {searched} images of camera {camera}"
+    tried = {"auto": "searched both polarities, black on white and inverted", "normal": "searched black on white only",
+             "inverted": "searched inverted (white on black) only"}[polarity]  # fmt: skip
+    message = f"no {board.describe()} found in any of {searched} images of camera {camera} ({tried})"
     for source, image in images:
-        gray = _gray(image)
-        if board.kind == "checkerboard":
-            for size in _checkerboard_candidates(board):
-                if _find_checkerboard(gray, size, thorough=False) is not None:
-                    hint = (
-                        " (sizes count inner corners, i.e. squares - 1 in each direction)"
-                        if (size[0] - max(board.cols, board.rows), size[1] - min(board.cols, board.rows)) == (1, 1)
-                        else ""
-                    )
-                    return (
-                        f"{message}; but {source} shows a checkerboard of {size[0]}x{size[1]} inner corners, "
-                        f"you asked for {board.cols}x{board.rows}{hint}: use --board checkerboard:{size[0]}x{size[1]}:"
-                        f"{board.square:g}"
-                    )
-            continue
-        for name in ("DICT_4X4_50", "DICT_5X5_100", "DICT_6X6_250", "DICT_7X7_250", "DICT_ARUCO_ORIGINAL"):
-            dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, name))
-            _, ids, _ = cv2.aruco.ArucoDetector(dictionary).detectMarkers(gray)
-            if ids is None or len(ids) < 2:
-                continue
-            ids = np.sort(ids.reshape(-1))
-            expected = len(board.charuco_board().getIds())
-            if name != board.dictionary:
-                return f"{message}; but {source} shows {len(ids)} ArUco markers of {name}, you asked for {board.dictionary}"
-            return (
-                f"{message}; {source} shows {len(ids)} {name} markers with ids {ids[0]}..{ids[-1]}, but a "
-                f"{board.cols}x{board.rows} ChArUco board has ids 0..{expected - 1} and its corners were not found: "
-                "check COLSxROWS (squares, not corners) and the marker / square sizes"
-            )
+        for inverted in (False, True):
+            hint = _what_is_there(_gray(image, inverted), board, f"{source}{' (inverted)' if inverted else ''}")
+            if hint:
+                if inverted and polarity == "normal":
+                    hint += "; the board looks printed inverted (white on black): use --board-polarity auto"
+                return f"{message}; {hint}"
     return message + "; check --board (size, kind) and that the board is fully visible and sharp in some images"
+
+
+def _what_is_there(gray: np.ndarray, board: Board, source: str) -> str:
+    """What `gray` shows instead of `board` (another checkerboard size, other ArUco markers), or ""."""
+    if board.kind == "checkerboard":
+        for size in _checkerboard_candidates(board):
+            if _find_checkerboard(gray, size, thorough=False) is not None:
+                hint = (
+                    " (sizes count inner corners, i.e. squares - 1 in each direction)"
+                    if (size[0] - max(board.cols, board.rows), size[1] - min(board.cols, board.rows)) == (1, 1)
+                    else ""
+                )
+                return (
+                    f"but {source} shows a checkerboard of {size[0]}x{size[1]} inner corners, "
+                    f"you asked for {board.cols}x{board.rows}{hint}: use --board checkerboard:{size[0]}x{size[1]}:"
+                    f"{board.square:g}"
+                )
+        return ""
+    for name in dict.fromkeys((board.dictionary, "DICT_4X4_50", "DICT_5X5_100", "DICT_6X6_250", "DICT_7X7_250",
+                               "DICT_ARUCO_ORIGINAL")):  # fmt: skip
+        dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, name))
+        _, ids, _ = cv2.aruco.ArucoDetector(dictionary).detectMarkers(gray)
+        if ids is None or len(ids) < 2:
+            continue
+        ids = np.sort(ids.reshape(-1))
+        expected = len(board.charuco_board().getIds())
+        if name.split("_")[1] != board.dictionary.split("_")[1]:
+            return f"but {source} shows {len(ids)} ArUco markers of {name}, you asked for {board.dictionary}"
+        return (
+            f"{source} shows {len(ids)} {board.dictionary} markers with ids {ids[0]}..{ids[-1]}, but a "
+            f"{board.cols}x{board.rows} ChArUco board has ids 0..{expected - 1} and its corners were not found: "
+            "check COLSxROWS (squares, not corners) and the marker / square sizes"
+        )
+    return ""

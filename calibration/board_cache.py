@@ -10,7 +10,7 @@ import numpy as np
 from calibration.atomic import atomic_write_text
 from calibration.board import Detection
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def save_detections(
@@ -29,6 +29,8 @@ def save_detections(
                     "image_size": list(d.image_size),
                     "ids": d.ids.tolist(),
                     "pixels": np.round(d.pixels, 4).tolist(),
+                    "inverted": d.inverted,
+                    "mirrored": d.mirrored,
                 }
                 for key, d in found.items()
             }
@@ -54,6 +56,8 @@ def load_detections(path: str | Path, signature: dict) -> tuple[dict[str, dict[s
                     np.asarray(entry["pixels"], dtype=np.float64).reshape(-1, 2),
                     tuple(entry["image_size"]),
                     entry["source"],
+                    bool(entry["inverted"]),
+                    bool(entry["mirrored"]),
                 )
                 for key, entry in found.items()
             }

@@ -5,6 +5,12 @@ removes the gauge freedom; the board's known square size fixes the scale), optio
 (fx, fy, cx, cy, k1, k2, p1, p2 and k3 unless fixed), and every board pose. Residuals: pixel differences between
 detected corners and their projections, 2 per corner. Each residual depends on one camera and one board pose
 only, which `jac_sparsity` tells the solver, so finite differences and the trust-region steps stay cheap.
+
+Intrinsics prior: refined intrinsics are pulled toward each camera's own calibration by one residual per term,
+(value - start) / std x noise_px, where std is that calibration's standard deviation of the term and noise_px its
+RMS reprojection error: the per-camera views' evidence, in the pixel units of the other residuals. The rig's
+views move a term only as far as they constrain it better than the camera's own views did, so poorly constrained
+terms (a principal point, k1 against k2) cannot drift to fit inter-camera noise.
 """
 
 from __future__ import annotations
@@ -124,6 +130,12 @@ def _per_camera_rms(errors: np.ndarray, cameras: np.ndarray, num_cameras: int) -
     return np.sqrt(squared / counts)
 
 
+def _quadratic_under_soft_l1(r: np.ndarray, scale: float) -> np.ndarray:
+    """Residuals s with soft_l1 cost scale^2 rho((s / scale)^2) = r^2: a Gaussian prior inside a robust solve."""
+    z = (1.0 + 0.5 * (r / scale) ** 2) ** 2 - 1.0
+    return np.sign(r) * scale * np.sqrt(z)
+
+
 def bundle_adjust(
     observations: Observations,
     K: np.ndarray,
@@ -133,7 +145,8 @@ def bundle_adjust(
     reference: int = 0,
     refine_intrinsics: bool = True,
     fix_k3: bool = True,
-    loss: str = "soft_l1",
+    intrinsic_std: np.ndarray | None = None,
+    noise_px: np.ndarray | None = None,
     loss_scale_px: float = 1.0,
     max_evaluations: int = 200,
 ) -> BundleResult:
@@ -144,7 +157,10 @@ def bundle_adjust(
         K: (C, 3, 3), dist: (C, 5), camera_poses: (C, 4, 4) T_camera_rig, board_poses: (P, 4, 4) T_rig_board: start.
         reference: index of the camera held fixed (its pose defines the rig frame).
         refine_intrinsics: also refine fx, fy, cx, cy and distortion (k3 only if not `fix_k3`); skew stays 0.
-        loss, loss_scale_px: scipy robust loss and its scale (residuals beyond ~scale count less), pixels.
+        intrinsic_std: (C, 9) standard deviations of [fx, fy, cx, cy, k1, k2, p1, p2, k3] of the start values
+            (each camera's own calibration); with `noise_px` (C,) (that calibration's RMS error, pixels) they give
+            the intrinsics prior (module docstring). None: no prior (the intrinsics are free).
+        loss_scale_px: scale of the soft_l1 robust loss (residuals beyond ~scale count less), pixels.
     """
     C, P = len(K), len(board_poses)
     layout = _Layout(C, P, reference, refine_intrinsics, fix_k3)
@@ -169,8 +185,20 @@ def bundle_adjust(
         poses = _pose_matrices(x[layout.pose_start :].reshape(P, 6))
         return intrinsics, cameras, poses
 
+    prior = refine_intrinsics and intrinsic_std is not None
+    if prior:
+        start = x0[layout.intrinsic_start : layout.pose_start].copy()
+        std = np.asarray(intrinsic_std, dtype=np.float64)[:, : layout.intrinsic_size]
+        # a term the camera's own solve held fixed (std 0) stays put; a float floor keeps the weight finite
+        weight = (np.asarray(noise_px, dtype=np.float64)[:, None] / np.maximum(std, 1e-9)).ravel()
+    num_pixels = 2 * len(observations.camera)
+
     def residuals(x: np.ndarray) -> np.ndarray:
-        return (_project(observations, *unpack(x)) - observations.pixels).ravel()
+        pixels = (_project(observations, *unpack(x)) - observations.pixels).ravel()
+        if not prior:
+            return pixels
+        pull = (x[layout.intrinsic_start : layout.pose_start] - start) * weight
+        return np.concatenate([pixels, _quadratic_under_soft_l1(pull, loss_scale_px)])
 
     rows, cols = [], []
     for o, (c, p) in enumerate(zip(observations.camera, observations.pose)):
@@ -178,22 +206,25 @@ def bundle_adjust(
         for row in (2 * o, 2 * o + 1):
             rows += [row] * len(columns)
             cols += columns
-    sparsity = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(2 * len(observations.camera), layout.size))
+    num_prior = layout.pose_start - layout.intrinsic_start if prior else 0
+    rows += list(range(num_pixels, num_pixels + num_prior))
+    cols += list(range(layout.intrinsic_start, layout.intrinsic_start + num_prior))
+    sparsity = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_pixels + num_prior, layout.size))
 
-    before = np.linalg.norm(residuals(x0).reshape(-1, 2), axis=1)
+    before = np.linalg.norm(residuals(x0)[:num_pixels].reshape(-1, 2), axis=1)
     solution = least_squares(
         residuals,
         x0,
         jac_sparsity=sparsity.tocsr(),
         method="trf",
-        loss=loss,
+        loss="soft_l1",
         f_scale=loss_scale_px,
         x_scale="jac",
         max_nfev=max_evaluations,
         tr_options={"atol": 1e-12, "btol": 1e-12},  # accurate inner (lsmr) solves: fewer zig-zag steps
         ftol=1e-6,  # relative cost change; the cost is at the detection-noise floor long before 1e-8
     )
-    after = np.linalg.norm(solution.fun.reshape(-1, 2), axis=1)
+    after = np.linalg.norm(solution.fun[:num_pixels].reshape(-1, 2), axis=1)
     intrinsics, cameras, poses = unpack(solution.x)
     K_out = np.tile(np.eye(3), (C, 1, 1))
     K_out[:, 0, 0], K_out[:, 1, 1], K_out[:, 0, 2], K_out[:, 1, 2] = intrinsics[:, :4].T

@@ -33,6 +33,8 @@ class Intrinsics:
         dropped: sources of views dropped as outliers (per-view error far above the others).
         dropped_corners: number of single corners dropped as outliers (error far above the others' median).
         image_size: (width, height).
+        std: (9,) standard deviations of [fx, fy, cx, cy, k1, k2, p1, p2, k3] from the solve (0 for a fixed term),
+            in pixels for the first four.
     """
 
     K: np.ndarray
@@ -43,6 +45,7 @@ class Intrinsics:
     dropped: tuple[str, ...]
     dropped_corners: int
     image_size: tuple[int, int]
+    std: np.ndarray
 
 
 def select_views(detections: Sequence[Detection], max_views: int) -> list[int]:
@@ -72,19 +75,21 @@ def select_views(detections: Sequence[Detection], max_views: int) -> list[int]:
 
 def _calibrate(
     detections: Sequence[Detection], board: Board, image_size: tuple[int, int], flags: int
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
-    """OpenCV calibration: (rms, K, dist (5,), per-view RMS (views,), per-view corner residual norms [(N_i,)])."""
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    """OpenCV calibration: (rms, K, dist (5,), per-view RMS (views,), per-view corner residual norms [(N_i,)],
+    (9,) standard deviations of fx, fy, cx, cy, k1, k2, p1, p2, k3)."""
     object_points = [d.object_points(board).astype(np.float32).reshape(-1, 1, 3) for d in detections]
     image_points = [d.pixels.astype(np.float32).reshape(-1, 1, 2) for d in detections]
     criteria = (cv2.TERM_CRITERIA_COUNT + cv2.TERM_CRITERIA_EPS, 100, 1e-10)
-    rms, K, dist, rvecs, tvecs, _, _, view_errors = cv2.calibrateCameraExtended(
+    rms, K, dist, rvecs, tvecs, std, _, view_errors = cv2.calibrateCameraExtended(
         object_points, image_points, image_size, None, None, flags=flags, criteria=criteria
     )
     residuals = []
     for points, pixels, rvec, tvec in zip(object_points, image_points, rvecs, tvecs):
         projected = cv2.projectPoints(points, rvec, tvec, K, dist)[0]
         residuals.append(np.linalg.norm((projected - pixels).reshape(-1, 2), axis=1))
-    return float(rms), K, dist.reshape(-1)[:5], view_errors.reshape(-1), residuals
+    std = np.nan_to_num(std.reshape(-1)[:9], nan=0.0)
+    return float(rms), K, dist.reshape(-1)[:5], view_errors.reshape(-1), residuals, std
 
 
 def calibrate_intrinsics(
@@ -126,7 +131,7 @@ def calibrate_intrinsics(
     views = [detections[i] for i in select_views(detections, max_views)]
     dropped: list[str] = []
     for attempt in range(3):
-        rms, K, dist, view_rms, residuals = _calibrate(views, board, image_size, flags)
+        rms, K, dist, view_rms, residuals, std = _calibrate(views, board, image_size, flags)
         if attempt == 2:
             break
         corner_limit = max(outlier_factor * float(np.median(np.concatenate(residuals))), 2.0 * outlier_floor_px)
@@ -161,4 +166,5 @@ def calibrate_intrinsics(
         dropped=tuple(dropped),
         dropped_corners=sum(d.pixels.shape[0] for d in detections if d.source in used) - sum(len(v.ids) for v in views),
         image_size=image_size,
+        std=std,
     )

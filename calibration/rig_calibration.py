@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -126,6 +127,8 @@ def calibrate_rig(
         points=np.concatenate([start.detections[k].object_points(board) for k in order]),
         pixels=np.concatenate([start.detections[k].pixels for k in order]),
     )
+    # poses first with each camera's own intrinsics; its per-camera RMS is the rig's noise level, which weighs the
+    # intrinsics prior of the second pass (bundle_adjustment's docstring)
     result = bundle_adjust(
         observations,
         K=np.stack([intrinsics[c].K for c in cameras]),
@@ -133,9 +136,23 @@ def calibrate_rig(
         camera_poses=np.stack([start.camera_poses[c] for c in cameras]),
         board_poses=np.stack([start.board_poses[k] for k in keys]),
         reference=camera_index[reference],
-        refine_intrinsics=options.refine_intrinsics,
-        fix_k3=options.fix_k3,
+        refine_intrinsics=False,
     )
+    if options.refine_intrinsics:
+        rms_before = result.rms_before
+        result = bundle_adjust(
+            observations,
+            K=result.K,
+            dist=result.dist,
+            camera_poses=result.camera_poses,
+            board_poses=result.board_poses,
+            reference=camera_index[reference],
+            refine_intrinsics=True,
+            fix_k3=options.fix_k3,
+            intrinsic_std=np.stack([intrinsics[c].std for c in cameras]),
+            noise_px=result.rms_after,
+        )
+        result = dataclasses.replace(result, rms_before=rms_before)
 
     T_world_rig, world = _world_frame(options, reference, keys, start.detections, result.board_poses, pose_index)
     rig_cameras = []

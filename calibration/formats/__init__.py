@@ -1,7 +1,7 @@
 """Foreign calibration files -> Rig (import) and Rig -> EasyMocap files (export); docs/rig-import.md.
 
 Formats (one module each): "easymocap" (intri.yml + extri.yml), "panoptic" (calibration_<seq>.json),
-"anipose" (calibration.toml), "zju-annots" (annots.npy). Importers convert to metres and keep each format's
+"anipose" (calibration.toml), "caliscope" (camera_array.toml), "zju-annots" (annots.npy). Importers convert to metres and keep each format's
 world as it is; every problem raises RigError naming the file, the camera and the field.
 """
 
@@ -13,14 +13,15 @@ from pathlib import Path
 from calibration.errors import RigError
 from calibration.formats import fields
 from calibration.formats.anipose import read_anipose
+from calibration.formats.caliscope import read_caliscope
 from calibration.formats.easymocap import read_easymocap, resolve_sources, write_easymocap
 from calibration.formats.panoptic import read_panoptic
 from calibration.formats.zju_annots import ZJU_IMAGE_SIZE, read_zju_annots
 from calibration.rig import Rig
 
-FORMATS = ("easymocap", "panoptic", "anipose", "zju-annots")
+FORMATS = ("easymocap", "panoptic", "anipose", "caliscope", "zju-annots")
 EXPORT_FORMATS = ("easymocap",)
-_SIZED_FORMATS = ("panoptic", "anipose")  # their files carry the image size
+_SIZED_FORMATS = ("panoptic", "anipose", "caliscope")  # their files carry the image size
 
 __all__ = ["EXPORT_FORMATS", "FORMATS", "export_rig", "import_rig"]
 
@@ -57,12 +58,12 @@ def import_rig(
 
     format: one of FORMATS.
     sources: easymocap: [intri.yml, extri.yml] or [folder containing both]; panoptic: [calibration_<seq>.json];
-        anipose: [calibration.toml]; zju-annots: [annots.npy].
+        anipose: [calibration.toml]; caliscope: [camera_array.toml]; zju-annots: [annots.npy].
     camera_type: panoptic only, the camera type to import ("hd", "vga", "kinect-color", ...).
     allow_pickle: zju-annots only; annots.npy is a pickle, read only when this is True (trusted files).
     image_size: (width, height) pixels. easymocap: fills missing H_/W_ (an error without it when they are
-        missing); zju-annots: the size of every camera (default 1024 x 1024); refused for panoptic and anipose,
-        whose files carry the size.
+        missing); zju-annots: the size of every camera (default 1024 x 1024); refused for panoptic, anipose and
+        caliscope, whose files carry the size.
     """
     _check_format(format, FORMATS, "import")
     image_size = fields.image_size_option(image_size)
@@ -77,6 +78,8 @@ def import_rig(
         return read_panoptic(_single_source(format, sources, "calibration_<seq>.json"), camera_type=camera_type)
     if format == "anipose":
         return read_anipose(_single_source(format, sources, "calibration.toml"))
+    if format == "caliscope":
+        return read_caliscope(_single_source(format, sources, "camera_array.toml"))
     return read_zju_annots(
         _single_source(format, sources, "annots.npy"),
         allow_pickle=allow_pickle,

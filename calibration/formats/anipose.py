@@ -9,7 +9,6 @@ is kept as it is.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from calibration.errors import RigError
@@ -23,11 +22,8 @@ _REQUIRED = ("size", "matrix", "distortions", "rotation", "translation")
 def read_anipose(path: Path) -> Rig:
     """Cameras from an Anipose/Pose2Sim calibration TOML, in file order."""
     path = fields.require_file(path, "an Anipose/Pose2Sim calibration.toml")
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise RigError(f"expected a TOML file, could not parse it: {error}", file=path) from None
+    data = fields.load_toml(path)
+    _check_layout(data, path)
     cameras = []
     for table, entry in data.items():
         if table in IGNORED_TABLES:
@@ -38,6 +34,22 @@ def read_anipose(path: Path) -> Rig:
     if not cameras:
         raise RigError("expected at least one camera table, found none", file=path)
     return Rig(tuple(cameras), source=path)
+
+
+def _check_layout(data: dict, path: Path) -> None:
+    """Refuse a file of another layout (a table of camera tables, as caliscope writes), naming what was seen."""
+    for table, entry in data.items():
+        if table in IGNORED_TABLES or not isinstance(entry, dict) or any(key in entry for key in _REQUIRED):
+            continue
+        nested = [key for key, value in entry.items() if isinstance(value, dict)]
+        if nested:
+            hint = " (caliscope camera_array.toml layout: use --format caliscope)" if table == "cameras" else ""
+            raise RigError(
+                f"expected one table per camera with size, matrix, distortions, rotation, translation; found a "
+                f"table [{table}] holding tables {', '.join(f'[{table}.{key}]' for key in nested[:4])}{hint}",
+                file=path,
+                field=table,
+            )
 
 
 def _camera(table: str, entry: dict, path: Path):

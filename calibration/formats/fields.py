@@ -8,6 +8,7 @@ these helpers.
 from __future__ import annotations
 
 import logging
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,12 @@ def require_file(path: Path, what: str) -> Path:
     if not path.is_file():
         raise RigError(f"expected {what}, but the file does not exist", file=path)
     return path
+
+
+def load_toml(path: Path) -> dict:
+    """The parsed TOML file, or a RigError naming it when it is not TOML (binary, bad syntax)."""
+    try:
+        with Path(path).open("rb") as handle:
+            return tomllib.load(handle)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise RigError(f"expected a TOML file, could not parse it: {error}", file=path) from None

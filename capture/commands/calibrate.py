@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="checkerboard:COLSxROWS:SQUARE_M (inner corners, e.g. checkerboard:9x6:0.04) or "
         "charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT (squares, e.g. charuco:7x5:0.08:0.06:4x4_50)",
     )
+    parser.add_argument(
+        "--board-polarity",
+        choices=("auto", "normal", "inverted"),
+        default="auto",
+        help="board printed black on white (normal), white on black (inverted), or auto: try both per camera, "
+        "remembering what worked (default)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="rig.yaml to write (a top-view PNG is written beside it)")
     parser.add_argument("--every", type=int, default=10, help="videos: use every N-th frame (default 10)")
     parser.add_argument("--max-frames", type=int, default=100, help="videos: at most this many frames per camera")
@@ -48,7 +55,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from calibration.atomic import write_png
     from calibration.board import parse_board
     from calibration.board_cache import load_detections, save_detections
-    from calibration.board_inputs import detect_sources, find_image_sets, find_videos
+    from calibration.board_inputs import describe_polarity, detect_sources, find_image_sets, find_videos
     from calibration.rig_calibration import CalibrationOptions, calibrate_rig, format_report
     from calibration.rig_file import save_rig
     from calibration.rig_summary import draw_top_view, summarize_rig
@@ -60,16 +67,24 @@ def run_calibrate(args: argparse.Namespace) -> int:
     else:
         sources = find_videos(args.videos, args.every, args.max_frames)
         inputs = {s.camera: [str(s.path.resolve()), s.every, s.max_frames] for s in sources}
-    print(f"{board.describe()}; {len(sources)} cameras: {', '.join(s.camera for s in sources)}")
+    print(f"{board.describe()}; {len(sources)} cameras:")
+    for source in sources:
+        what = f"{len(source.files)} images" if args.images is not None else str(source.path.name)
+        print(f"  {source.camera}: {what}")
     cache = args.out.with_name(f"{args.out.stem}_detections.json")
-    signature = {"board": args.board, "inputs": inputs}
+    signature = {"board": args.board, "polarity": args.board_polarity, "inputs": inputs}
     saved = None if args.force else load_detections(cache, signature)
     if saved is not None:
         detections, searched = saved
         print(f"using the board detections saved in {cache} (--force to detect again)")
     else:
         detections, searched = detect_sources(
-            sources, board, lambda camera, found, count: print(f"camera {camera}: board found in {found} of {count} frames")
+            sources,
+            board,
+            lambda camera, found, count: print(
+                f"camera {camera}: board found in {len(found)} of {count} frames, printed {describe_polarity(found)}"
+            ),
+            polarity=args.board_polarity,
         )
         save_detections(cache, signature, detections, searched)
     options = CalibrationOptions(
