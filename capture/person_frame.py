@@ -91,23 +91,14 @@ def _network(path: str, device: str):
 
 
 def read_images(rig, frame: int) -> list[np.ndarray]:
-    """V (H, W, 3) uint8 RGB images of `frame`, checked against the cameras' sizes."""
+    """V (H, W, 3) uint8 RGB images of `frame` at the cameras' calibrated sizes (body.detection.frames rule)."""
     from body.detection.errors import DetectionError
-    from body.detection.frames import read_camera_frames
+    from body.detection.frames import read_camera_image
 
-    images = []
-    for camera in rig:
-        try:
-            ((_, image),) = read_camera_frames(rig.layout, camera.name, [frame])
-        except DetectionError as error:
-            raise PersonFrameError(str(error)) from error
-        if image.shape[:2] != (camera.height, camera.width):
-            raise PersonFrameError(
-                f"camera {camera.name} frame {frame}: image is {image.shape[1]}x{image.shape[0]}, the rig "
-                f"({rig.source}) says {camera.width}x{camera.height}"
-            )  # fmt: skip
-        images.append(image)
-    return images
+    try:
+        return [read_camera_image(rig.layout, camera, frame, rig.source) for camera in rig]
+    except DetectionError as error:
+        raise PersonFrameError(str(error)) from error
 
 
 def read_labels(rig, run_dir: Path, frame: int) -> list[np.ndarray]:

@@ -116,18 +116,9 @@ def read_frame_bodies(run_dir: Path, frame: int, models: dict) -> tuple[list[int
 
 
 def _read_images(rig: Rig, frame: int) -> list[np.ndarray]:
-    from body.detection.frames import read_camera_frames
+    from body.detection.frames import read_camera_image
 
-    images = []
-    for camera in rig:
-        (_, image), = read_camera_frames(rig.layout, camera.name, [frame])  # fmt: skip
-        if image.shape[:2] != (camera.height, camera.width):
-            raise SegmentationError(
-                f"camera {camera.name} frame {frame}: image is {image.shape[1]}x{image.shape[0]}, the rig says "
-                f"{camera.width}x{camera.height}"
-            )
-        images.append(image)
-    return images
+    return [read_camera_image(rig.layout, camera, frame, rig.source) for camera in rig]
 
 
 def _read_masks(rig: Rig, frame: int) -> list[np.ndarray]:

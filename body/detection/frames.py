@@ -6,6 +6,8 @@ is the frame number) or ``videos/<camera folder>.mp4`` (frame = index of the dec
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,11 @@ from body.detection.errors import DetectionError
 from calibration.rig import CaptureLayout, FrameRange
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+CODEC_CROP_PX = 16
+"""Decoded frames may be up to one 16-pixel macroblock narrower or shorter than the calibrated size: video codecs
+crop the right/bottom edge (e.g. 1088 -> 1080) and pixel coordinates stay as they are."""
+
+logger = logging.getLogger(__name__)
 
 
 def _image_files(folder: Path) -> dict[int, Path]:
@@ -84,3 +91,39 @@ def read_camera_frames(
             yield frame, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     finally:
         video.release()
+
+
+def conform_to_camera(image: np.ndarray, camera, frame: int, source: object = "the rig") -> np.ndarray:
+    """``image`` (h, w, C) at ``camera``'s calibrated size (height, width, C), the one rule every stage applies.
+
+    The calibrated size is returned as is. An image up to CODEC_CROP_PX smaller in width and/or height (codec
+    cropping) is padded at the right/bottom edge by repeating its last column/row, so pixel coordinates and the
+    intrinsics stay valid; the first time per camera and size this is logged. Any other size raises DetectionError
+    naming the camera, the frame, both sizes and ``source`` (the rig file).
+    """
+    height, width = image.shape[:2]
+    short_x, short_y = camera.width - width, camera.height - height
+    if (short_x, short_y) == (0, 0):
+        return image
+    if not (0 <= short_x <= CODEC_CROP_PX and 0 <= short_y <= CODEC_CROP_PX):
+        raise DetectionError(
+            f"camera {camera.name} frame {frame}: images are {width}x{height} but the rig says "
+            f"{camera.width}x{camera.height} ({source}); rescale the calibration (K) or the images so they match"
+        )
+    _log_codec_crop(camera.name, width, height, camera.width, camera.height)
+    return cv2.copyMakeBorder(image, 0, short_y, 0, short_x, cv2.BORDER_REPLICATE)
+
+
+@functools.lru_cache(maxsize=None)
+def _log_codec_crop(camera: str, width: int, height: int, calibrated_width: int, calibrated_height: int) -> None:
+    logger.warning(
+        "camera %s: images decode at %dx%d but the calibration says %dx%d; padding the right/bottom edge (codec "
+        "cropping, pixel coordinates unchanged)", camera, width, height, calibrated_width, calibrated_height,
+    )  # fmt: skip
+
+
+def read_camera_image(layout: CaptureLayout, camera, frame: int, source: object = "the rig") -> np.ndarray:
+    """One frame of ``camera`` (a calibration.Camera) as (height, width, 3) uint8 RGB at its calibrated size
+    (``conform_to_camera``). Raises DetectionError when the frame is missing or its size does not fit."""
+    ((_, image),) = read_camera_frames(layout, camera.name, [frame])
+    return conform_to_camera(image, camera, frame, source)

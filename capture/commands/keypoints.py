@@ -16,9 +16,6 @@ from capture.commands import add_frames_argument
 
 logger = logging.getLogger(__name__)
 
-SIZE_TOLERANCE_PX = 16
-"""Decoded images may be up to one 16-px macroblock smaller than the calibrated size (codec cropping)."""
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -41,27 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--force", action="store_true", help="redo frames whose JSON already exists")
     parser.set_defaults(func=run_keypoints)
-
-
-def _check_image_size(camera, image_shape: tuple[int, ...]) -> None:
-    """Accept the calibrated size, or up to one macroblock less (codec cropping at the right/bottom edge,
-    pixel coordinates unchanged); anything else means the calibration does not fit the images."""
-    from capture.cli import UserFacingError
-
-    height, width = image_shape[:2]
-    if (width, height) == (camera.width, camera.height):
-        return
-    if 0 <= camera.width - width <= SIZE_TOLERANCE_PX and 0 <= camera.height - height <= SIZE_TOLERANCE_PX:
-        logger.warning(
-            "camera %s: images decode at %dx%d but the calibration says %dx%d; keeping pixel coordinates as they "
-            "are (the difference is codec cropping at the right/bottom edge)",
-            camera.name, width, height, camera.width, camera.height,
-        )  # fmt: skip
-        return
-    raise UserFacingError(
-        f"camera {camera.name}: images are {width}x{height} but the rig says {camera.width}x{camera.height}; "
-        "rescale the calibration (K) or the images so they match"
-    )
 
 
 def _selected_frames(rig, cameras: list[str], frames) -> dict[str, list[int]]:
@@ -97,7 +73,7 @@ def run_keypoints(args: argparse.Namespace) -> int:
     import cv2
 
     from body.detection import CropPassConfig, DetectionError, create_detector, detect_people, read_openpose_json
-    from body.detection.frames import read_camera_frames
+    from body.detection.frames import conform_to_camera, read_camera_frames
     from body.detection.openpose_json import write_openpose_json
     from body.detection.overlay import draw_people
     from calibration.atomic import write_png
@@ -129,9 +105,8 @@ def run_keypoints(args: argparse.Namespace) -> int:
         written = 0
         with create_detector(args.detector, layout=args.layout, max_people=args.max_people) as detector:
             for camera, (todo, overlay, overlay_png, _) in plans.items():
-                for index, (frame, image) in enumerate(read_camera_frames(rig.layout, camera, todo)):
-                    if index == 0:
-                        _check_image_size(rig[camera], image.shape)
+                for frame, image in read_camera_frames(rig.layout, camera, todo):
+                    image = conform_to_camera(image, rig[camera], frame, args.rig)
                     path = out / camera / f"{frame:06d}.json"
                     if args.force or not path.exists():
                         people = detect_people(detector, image, None, config)

@@ -62,7 +62,7 @@ def test_a_wrong_sized_image_fails_its_person_frames_and_names_the_file(private_
     config, run = run_on(private_capture, tmp_path)
     image = private_capture.parent / "images" / "cam01" / "000001.png"
     cv2.imwrite(str(image), cv2.imread(str(image))[:64, :64])
-    fails_with(config, r"camera cam01 frame 1: image is 64x64, the rig .*rig.yaml\) says 128x128")
+    fails_with(config, r"camera cam01 frame 1: images are 64x64 but the rig says 128x128 \(.*rig.yaml\)")
     assert mesh_path(run, 0, 0).is_file() and mesh_path(run, 0, 1).is_file()  # frame 0 still done
 
 
