@@ -131,12 +131,12 @@ def split_camera_names(stems: list[str]) -> dict[str, dict[str, str]]:
     """Split file stems `<camera>_<frame>` into camera -> frame key -> stem, where the camera may contain "_".
 
     Each candidate split (after the 1st, 2nd, ... underscore) is scored by how many frame keys two or more cameras
-    share (the moments that tie cameras together), then by the number of cameras, then by the shorter camera
-    name: `cam_0_frame_000, cam_1_frame_000` gives cameras cam_0, cam_1 (frame key frame_000), not one camera
-    "cam"; `cam01_0001, cam02_0001` gives cam01, cam02.
+    share (the moments that tie cameras together), then by the number of cameras, then by whether every camera
+    name ends in a digit, then by the shorter camera name: `cam_0_frame_000, cam_1_frame_000` gives cameras
+    cam_0, cam_1 (frame key frame_000), not one camera "cam"; `cam01_0001, cam02_0001` gives cam01, cam02.
     """
     parts = [stem.split("_") for stem in stems]
-    best: tuple[tuple[int, int, int], dict[str, dict[str, str]]] | None = None
+    best: tuple[tuple[int, int, bool, int], dict[str, dict[str, str]]] | None = None
     for cut in range(1, max(len(p) for p in parts)):
         grouped: dict[str, dict[str, str]] = {}
         for stem, tokens in zip(stems, parts):
@@ -146,7 +146,8 @@ def split_camera_names(stems: list[str]) -> dict[str, dict[str, str]]:
             continue  # two files would share a camera and frame key
         counts = Counter(key for frames in grouped.values() for key in frames)
         shared = sum(1 for n in counts.values() if n > 1)
-        score = (shared, len(grouped), -cut)
+        numbered = all(camera[-1:].isdigit() for camera in grouped)
+        score = (shared, len(grouped), numbered, -cut)
         if best is None or score > best[0]:
             best = (score, grouped)
     assert best is not None  # cut = 1 always gives unique (camera, frame) pairs for distinct stems

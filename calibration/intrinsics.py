@@ -48,6 +48,14 @@ class Intrinsics:
     std: np.ndarray
 
 
+def grid_cells(detection: Detection) -> np.ndarray:
+    """Sorted unique indices (row * COVERAGE_GRID + column) of the image grid cells holding the detection's corners."""
+    width, height = detection.image_size
+    u = np.clip((detection.pixels[:, 0] / width * COVERAGE_GRID).astype(int), 0, COVERAGE_GRID - 1)
+    v = np.clip((detection.pixels[:, 1] / height * COVERAGE_GRID).astype(int), 0, COVERAGE_GRID - 1)
+    return np.unique(v * COVERAGE_GRID + u)
+
+
 def select_views(detections: Sequence[Detection], max_views: int) -> list[int]:
     """Indices of at most `max_views` detections chosen greedily to cover the image evenly.
 
@@ -56,12 +64,7 @@ def select_views(detections: Sequence[Detection], max_views: int) -> list[int]:
     """
     if len(detections) <= max_views:
         return list(range(len(detections)))
-    cells = []
-    for detection in detections:
-        width, height = detection.image_size
-        u = np.clip((detection.pixels[:, 0] / width * COVERAGE_GRID).astype(int), 0, COVERAGE_GRID - 1)
-        v = np.clip((detection.pixels[:, 1] / height * COVERAGE_GRID).astype(int), 0, COVERAGE_GRID - 1)
-        cells.append(np.unique(v * COVERAGE_GRID + u))
+    cells = [grid_cells(detection) for detection in detections]
     counts = np.zeros(COVERAGE_GRID * COVERAGE_GRID)
     chosen: list[int] = []
     remaining = set(range(len(detections)))

@@ -18,6 +18,13 @@ from calibration.camera import Camera
 from calibration.errors import RigError
 from calibration.extrinsics import initial_rig, invert
 from calibration.intrinsics import calibrate_intrinsics
+from calibration.plausibility import (
+    check_coverage,
+    check_intrinsics,
+    check_refinement,
+    coverage,
+    reprojection_outliers,
+)
 from calibration.rig import Rig
 
 logger = logging.getLogger(__name__)
@@ -54,7 +61,8 @@ class CalibrationOptions:
 
 @dataclass(frozen=True)
 class CameraReport:
-    """What happened to one camera: views found and used, and reprojection errors (pixels)."""
+    """What happened to one camera: views found and used, reprojection errors (pixels), the fraction of the image
+    the board's corners covered (0..1), and the plausibility problems found (sentences with numbers)."""
 
     name: str
     searched: int
@@ -65,6 +73,8 @@ class CameraReport:
     rig_views: int
     rms_before: float
     rms_after: float
+    coverage: float
+    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,6 +171,19 @@ def calibrate_rig(
         width, height = intrinsics[camera].image_size
         rig_cameras.append(Camera(camera, width, height, result.K[c], result.dist[c], _orthonormal(T[:3, :3]), T[:3, 3]))
     views = np.bincount([camera_index[c] for c, _ in start.detections], minlength=len(cameras))
+    outliers = reprojection_outliers(cameras, result.rms_after)
+    covered = {camera: coverage(list(detections[camera].values())) for camera in cameras}
+    warnings = {}
+    for c, camera in enumerate(cameras):
+        own = intrinsics[camera]
+        warnings[camera] = tuple(
+            check_intrinsics(result.K[c], result.dist[c], own.image_size)
+            + check_coverage(covered[camera])
+            + check_refinement(own.K, result.K[c], own.image_size)
+            + ([outliers[camera]] if camera in outliers else [])
+        )
+        for warning in warnings[camera]:
+            logger.warning("camera %s: %s", camera, warning)
     reports = tuple(
         CameraReport(
             name=camera,
@@ -172,6 +195,8 @@ def calibrate_rig(
             rig_views=int(views[c]),
             rms_before=float(result.rms_before[c]),
             rms_after=float(result.rms_after[c]),
+            coverage=covered[camera],
+            warnings=warnings[camera],
         )
         for c, camera in enumerate(cameras)
     )
@@ -214,19 +239,25 @@ def format_report(result: RigCalibration) -> str:
     """A plain-text table of the per-camera figures, for the terminal."""
     header = (
         f"{'camera':<12} {'board found':>12} {'intr. views':>11} {'intr. RMS':>9} {'rig views':>9} "
-        f"{'RMS before BA':>13} {'RMS after BA':>12} {'fx':>9} {'fy':>9}"
+        f"{'RMS before BA':>13} {'RMS after BA':>12} {'fx':>9} {'fy':>9} {'cx':>7} {'cy':>7} {'covered':>7}"
     )
     lines = [header]
     for report, camera in zip(result.reports, result.rig):
         lines.append(
             f"{report.name:<12} {f'{report.found}/{report.searched}':>12} {report.intrinsic_views:>11} "
             f"{report.intrinsic_rms:>8.3f}  {report.rig_views:>9} {report.rms_before:>12.3f}  {report.rms_after:>11.3f}  "
-            f"{camera.K[0, 0]:>9.1f} {camera.K[1, 1]:>9.1f}"
+            f"{camera.K[0, 0]:>9.1f} {camera.K[1, 1]:>9.1f} {camera.K[0, 2]:>7.1f} {camera.K[1, 2]:>7.1f} "
+            f"{100 * report.coverage:>6.0f}%"
         )
-    lines.append("(RMS: reprojection error in pixels; 'intr.' = the camera's own calibration before the rig is joined)")
+    lines.append(
+        "(RMS: reprojection error in pixels; 'intr.' = the camera's own calibration before the rig is joined; "
+        "covered: image area holding board corners)"
+    )
     for report in result.reports:
         if report.dropped:
             lines.append(f"camera {report.name}: outlier views left out: {', '.join(report.dropped)}")
+    for report in result.reports:
+        lines += [f"WARNING camera {report.name}: {warning}" for warning in report.warnings]
     lines.append("pose graph: " + ", ".join(f"{a}->{b} ({n} frames)" for a, b, n in result.tree))
     lines.append(result.world)
     return "\n".join(lines)

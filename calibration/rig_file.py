@@ -5,7 +5,9 @@ Every problem raises RigError naming the file, the camera and the field, and say
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,10 @@ import yaml
 from calibration.atomic import atomic_write_text
 from calibration.camera import Camera
 from calibration.errors import RigError
+from calibration.plausibility import check_scale
 from calibration.rig import CaptureLayout, FrameRange, Rig
 
+logger = logging.getLogger(__name__)
 RIG_FORMAT_VERSION = 1
 UNIT_TO_METRES = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 KEYPOINT_FORMATS = ("openpose", "easymocap", "synthetic")
@@ -230,9 +234,37 @@ def load_rig(path: str | Path, check_paths: bool = True) -> Rig:
         raise RigError(f"expected a rig file, but {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        head = path.read_bytes()[:2]
+        what = " (it starts like a Python pickle)" if head[:1] == b"\x80" else ""
+        raise RigError(
+            f"expected a rig.yaml (UTF-8 text, docs/rig-format.md), got a binary file{what}; convert other formats "
+            "with `capture rig import`",
+            file=path,
+        ) from None
     except yaml.YAMLError as error:
-        raise RigError(f"not valid YAML: {error}", file=path) from None
-    return rig_from_dict(data, path, check_paths=check_paths)
+        raise RigError(f"not valid YAML: {' '.join(str(error).split())}", file=path) from None
+    rig = rig_from_dict(data, path, check_paths=check_paths)
+    for warning in check_scale(rig, data.get("units", "m")):
+        logger.warning("%s: %s", path, warning)
+    return rig
+
+
+def keep_capture(rig: Rig, existing: str | Path) -> tuple[Rig, str]:
+    """`rig` with the capture: section of the rig file `existing` (if it has one), and a sentence saying what was
+    kept (or why nothing was); ("", rig) unchanged when `existing` does not exist."""
+    existing = Path(existing)
+    if not existing.exists():
+        return rig, ""
+    try:
+        layout = load_rig(existing, check_paths=False).layout
+    except RigError as error:
+        return rig, f"replaced {existing}, which was not a readable rig file ({error.detail})"
+    if layout is None:
+        return rig, f"replaced {existing} (it had no capture: section)"
+    kept = dict(layout.camera_folders)
+    layout = dataclasses.replace(layout, camera_folders={name: kept[name] for name in rig.names if name in kept})
+    return Rig(rig.cameras, layout, rig.source), f"kept the capture: section of the previous {existing}"
 
 
 def _relative(path: Path | None, base: Path) -> str | None:

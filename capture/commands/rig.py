@@ -18,6 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument("--format", required=True, choices=FORMATS, help="format of the source files")
     importer.add_argument("sources", nargs="+", type=Path, help="source file(s): intri.yml extri.yml | json | toml | npy")
     importer.add_argument("--out", required=True, type=Path, help="rig.yaml to write")
+    importer.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the cameras of an existing --out file (its capture: section is kept)",
+    )
     importer.add_argument("--camera-type", default="hd", help="Panoptic camera type to keep (hd, vga, kinect-color)")
     importer.add_argument(
         "--allow-pickle", action="store_true", help="allow reading ZJU-MoCap annots.npy (a pickle: trusted files only)"
@@ -44,9 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from calibration.errors import RigError
     from calibration.formats import import_rig
-    from calibration.rig_file import save_rig
+    from calibration.rig_file import keep_capture, save_rig
 
+    if args.out.exists() and not args.force:
+        raise RigError(
+            "the output file exists; use --force to replace its cameras (its capture: section is kept)", file=args.out
+        )
     rig = import_rig(
         args.format,
         args.sources,
@@ -55,8 +65,9 @@ def run_import(args: argparse.Namespace) -> int:
         image_size=tuple(args.image_size) if args.image_size else None,
     )
     sources = " ".join(str(path) for path in args.sources)
+    rig, kept = keep_capture(rig, args.out)
     save_rig(rig, args.out, header=f"imported from {args.format}: {sources}")
-    print(f"wrote {args.out} with {len(rig)} cameras: {', '.join(rig.names)}")
+    print(f"wrote {args.out} with {len(rig)} cameras: {', '.join(rig.names)}" + (f"; {kept}" if kept else ""))
     return 0
 
 
