@@ -67,6 +67,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     from capture.cli import UserFacingError
+    from implicit.reconstruct import ReconstructionConfig
     from multihuman_eval.benchmark import BenchmarkError, discover_scenes, prepare_multihuman
     from multihuman_eval.methods import MethodConfig, MethodError, build_methods
     from multihuman_eval.metrics import SurfaceMetricsConfig
@@ -74,8 +75,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from multihuman_eval.runner import run_benchmark
 
     categories = args.categories.split(",") if args.categories else None
-    config = MethodConfig(resolution=args.resolution, checkpoints=_checkpoints(args.checkpoint), device=args.device,
-                          **neighbour_margin_setting(args))  # fmt: skip
+    reconstruction = ReconstructionConfig(resolution=args.resolution, **neighbour_margin_setting(args))
+    config = MethodConfig(reconstruction, checkpoints=_checkpoints(args.checkpoint), device=args.device)
     try:
         if args.multihuman:
             prepare_multihuman(args.bench, args.out / "inputs")
