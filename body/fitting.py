@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import kornia.geometry.conversions as kgc
 import torch
@@ -161,16 +161,23 @@ def initial_params(
     return params
 
 
+def max_evaluations(config: FitConfig) -> int:
+    """Most loss evaluations of :func:`fit_body` (L-BFGS evaluates at most 5/4 x its iterations per stage)."""
+    return sum(n * 5 // 4 for n in (config.global_iterations, config.iterations) if n > 0)
+
+
 def fit_body(
     body: BodyModel,
     keypoint_names: Sequence[str],
     terms: Sequence[KeypointTerm],
     init: BodyParams,
     config: FitConfig | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Optimise ``init`` (batch (P, T)) so that ``body.keypoints(params, keypoint_names)`` satisfies ``terms``.
 
     ``init.shape`` may be (P, 1, S) or (P, T, S); the result has one shape per person, (P, 1, S).
+    ``progress`` is called with the stage's name after each loss evaluation (at most :func:`max_evaluations`).
     """
     config = config or FitConfig()
     if len(init.batch_shape) != 2:
@@ -215,6 +222,8 @@ def fit_body(
             optimizer.zero_grad()
             loss = objective()[0]
             loss.backward()
+            if progress is not None:
+                progress("+".join(names_to_fit))
             return loss
 
         optimizer.step(closure)

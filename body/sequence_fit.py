@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import kornia.geometry.conversions as kgc
 import numpy as np
@@ -119,6 +119,7 @@ def fit_tracks(
     cameras: Sequence[Camera],
     layout: str,
     config: SequenceFitConfig = SequenceFitConfig(),
+    progress: Callable[[str], None] | None = None,
 ) -> list[TrackFit]:
     """Fit one body per track over ``frames`` (ascending; the frames the tracks were built on).
 
@@ -126,6 +127,7 @@ def fit_tracks(
         tracks: from :func:`body.tracking.track_people`; their people carry 3D keypoints and 2D observations.
         cameras: the V cameras of the observations.
         layout: keypoint layout of the tracks' keypoints.
+        progress: called after each loss evaluation of the joint fit (see :func:`body.fitting.fit_body`).
     Returns:
         One :class:`TrackFit` per track, in the order of ``tracks``.
     """
@@ -157,7 +159,7 @@ def fit_tracks(
                                      robust_px=config.robust_px, weight=config.weight_2d))  # fmt: skip
     logger.info("fitting %d people x %d frames (%d keypoints, %s)", num_people, num_frames, len(names),
                 "3D + 2D terms" if config.use_2d else "3D term")  # fmt: skip
-    result = fit_body(body, names, terms, init, config.fit)
+    result = fit_body(body, names, terms, init, config.fit, progress)
     fits = []
     for p, track in enumerate(tracks):
         first, last = frame_index[min(track.people)], frame_index[max(track.people)]

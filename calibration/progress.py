@@ -1,35 +1,69 @@
-"""Progress of a long stage as log lines: done/total, time per item and time left (every stage uses it)."""
+"""Progress of a long stage: a tqdm bar on a terminal, else periodic log lines (every stage uses it)."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from typing import TextIO
 
 logger = logging.getLogger("capture.progress")
 
 
+def progress_mode(stream: TextIO | None = None) -> str:
+    """'bar' when `stream` (default sys.stderr) is a terminal, else 'log' (files, pipes, CI logs stay readable)."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        return "bar" if stream.isatty() else "log"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return "log"
+
+
 class ProgressLog:
-    """Logs `<stage>: done/total <unit> (label), s each, ~s left` at most every `every` seconds and at the end.
+    """Progress of `total` items: a tqdm bar on stderr when it is a terminal, else log lines
+    `<stage>: done/total <unit> (label), s each, ~s left` at most every `every` seconds and at the end.
 
     Args:
-        stage: name shown first on each line, e.g. "fuse".
-        total: number of items the stage will process.
+        stage: name shown first, e.g. "fuse".
+        total: number of items the stage will process (an upper bound is fine: `close` ends early).
         unit: what an item is, e.g. "images" or "person-frames".
-        every: least number of seconds between two lines (the last item always logs).
+        every: least number of seconds between two log lines (the last item always logs).
+        mode: 'bar' or 'log'; default progress_mode().
     """
 
-    def __init__(self, stage: str, total: int, unit: str = "items", every: float = 5.0) -> None:
+    def __init__(self, stage: str, total: int, unit: str = "items", every: float = 5.0, mode: str | None = None) -> None:
         self.stage, self.total, self.unit, self.every = stage, total, unit, every
+        self.mode = mode or progress_mode()
+        if self.mode not in ("bar", "log"):
+            raise ValueError(f"ProgressLog: argument 'mode': expected 'bar' or 'log', got {self.mode!r}")
         self.done = 0
         self.start = self.last = time.perf_counter()
+        self.bar = None
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=stage, unit=unit.rstrip("s") or unit, file=sys.stderr)
 
     def step(self, label: str) -> None:
         """One more item done; `label` names it (e.g. "cam01 frame 12")."""
         self.done += 1
+        if self.mode == "bar":
+            if self.bar is not None:
+                self.bar.set_postfix_str(label, refresh=False)
+                self.bar.update(1)
+                if self.done >= self.total:
+                    self.close()
+            return
         now = time.perf_counter()
         if now - self.last < self.every and self.done < self.total:
             return
         self.last = now
         each = (now - self.start) / self.done
         logger.info("%s: %d/%d %s (%s), %.2f s each, ~%.0f s left", self.stage, self.done, self.total, self.unit, label,
-                    each, each * (self.total - self.done))  # fmt: skip
+                    each, each * max(self.total - self.done, 0))  # fmt: skip
+
+    def close(self) -> None:
+        """End the bar (a stage that finishes below `total`); log mode has nothing to end."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -67,7 +67,7 @@ def select_frames(frames, available: Iterable[int], source: str) -> list[int]:
     outside = [frame for frame in wanted if not available[0] <= frame <= available[-1]]
     if outside:
         raise UserFacingError(
-            f"--frames {_spelled(frames)}: frame(s) {_span(outside)} outside {source}, which has frames "
+            f"--frames {_spelled(frames)}: frame(s) {_span(outside)} outside the frames of {source}: "
             f"{available[0]}..{available[-1]}"
         )
     present = set(available)

@@ -13,8 +13,9 @@ import logging
 import time
 from pathlib import Path
 
+from calibration.progress import ProgressLog
 from calibration.rig import FrameRange
-from capture.commands import frame_range_argument
+from capture.commands import add_frames_argument
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--layout", default=None, help="keypoint layout of the files: body25, body25b, coco18, coco17, ... "
-        "(required for openpose; easymocap defaults to body25, synthetic files name theirs)",
+        "(default: the layout the files name, as this project's do; easymocap: body25; needed for OpenPose's own)",
     )  # fmt: skip
     parser.add_argument("--body-model", default="anny", choices=("anny", "smplx"), help="body model (default: anny)")
     parser.add_argument("--body-model-dir", default=None, help="SMPL-X model folder (or $MULTICAP_SMPLX_DIR)")
-    parser.add_argument(
-        "--frames", type=frame_range_argument, default=None, help="START:STOP[:STEP] instead of the rig's frame range"
-    )
+    add_frames_argument(parser, "frames to fit instead of the rig's frame range")
     parser.add_argument("--no-fit", action="store_true", help="only associate, triangulate and track (no body fit)")
     parser.add_argument("--fit-iterations", type=int, default=60, help="L-BFGS iterations of the full fit stage")
     parser.add_argument("--overlay-frame", type=int, default=None, help="frame drawn to RUN/report/body/ (default: "
@@ -66,20 +65,24 @@ def _keypoint_folders(rig, keypoints: Path | None) -> list[Path]:
     return [Path(base) / (layout.camera_folder(name) if layout is not None else name) for name in rig.names]
 
 
-def _select_frames(available: list[int], frames: FrameRange | None, rig) -> list[int]:
-    """The available frames inside `frames` (--frames), else inside the rig's frame range, else all of them."""
-    frame_range = frames or (rig.layout.frames if rig.layout is not None else None)
-    if frame_range is None or not available:
+def _select_frames(available: list[int], frames: FrameRange | None, rig, folders: list[Path]) -> list[int]:
+    """The available frames inside `frames` (--frames; frames beyond the keypoint files are an error), else
+    inside the rig's frame range, else all of them."""
+    from capture.commands import select_frames
+
+    if frames is not None:
+        return select_frames(frames, available, f"the keypoint files ({folders[0].parent})")
+    if rig.layout is None or not available:
         return available
-    selected = set(frame_range.frames(available[-1] + 1))
+    selected = set(rig.layout.frames.frames(available[-1] + 1))
     return [frame for frame in available if frame in selected]
 
 
 def _associate_all(source, associator, frames: list[int]):
-    """Per frame: detections (for the problems) and people; logs progress every 5 s."""
+    """Per frame: detections (for the problems) and people."""
     people, problems = [], []
-    start = last = time.perf_counter()
-    for done, frame in enumerate(frames, 1):
+    progress = ProgressLog("body: association", len(frames), "frames")
+    for frame in frames:
         detections = source.read(frame)
         for message in detections.problems:
             logger.warning("frame %d: %s", frame, message)
@@ -88,12 +91,7 @@ def _associate_all(source, associator, frames: list[int]):
         if not frame_people:
             problems[-1].append("nobody seen by 2 or more views could be triangulated in this frame")
         people.append(frame_people)
-        now = time.perf_counter()
-        if now - last > 5.0 or done == len(frames):
-            last = now
-            rate = done / max(now - start, 1e-9)
-            logger.info("body: associated %d/%d frames (%.1f frames/s, ~%.0f s left)", done, len(frames), rate,
-                        (len(frames) - done) / rate)  # fmt: skip
+        progress.step(f"frame {frame}")
     return people, problems
 
 
@@ -206,7 +204,7 @@ def run_body(args: argparse.Namespace) -> int:
     from body.capture_io import body_frame_path, finished_frames, write_body_frame
     from body.detection.errors import DetectionError
     from body.errors import BodyModelError
-    from body.fitting import FitConfig
+    from body.fitting import FitConfig, max_evaluations
     from body.keypoint_io import KeypointSource
     from body.sequence_fit import SequenceFitConfig, fit_tracks
     from body.tracking import track_people
@@ -220,7 +218,7 @@ def run_body(args: argparse.Namespace) -> int:
         source = KeypointSource(_keypoint_folders(rig, args.keypoints), keypoint_format, args.layout)
     except DetectionError as error:
         raise UserFacingError(str(error)) from error
-    frames = _select_frames(source.frames(), args.frames, rig)
+    frames = _select_frames(source.frames(), args.frames, rig, source.folders)
     if not frames:
         raise UserFacingError(f"no keypoint files for the selected frames in {', '.join(map(str, source.folders))}")
     done = finished_frames(args.out)
@@ -242,7 +240,9 @@ def run_body(args: argparse.Namespace) -> int:
         try:
             body = create_body(args.body_model, args.body_model_dir)
             config = SequenceFitConfig(fit=FitConfig(global_iterations=30, iterations=args.fit_iterations))
-            fits = fit_tracks(body, tracks, frames, list(rig), source.layout, config)
+            progress = ProgressLog("body: fit", max_evaluations(config.fit), "evaluations")
+            fits = fit_tracks(body, tracks, frames, list(rig), source.layout, config, progress.step)
+            progress.close()
         except BodyModelError as error:
             raise UserFacingError(str(error)) from error
     fit_s = time.perf_counter() - start - association_s
