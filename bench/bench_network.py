@@ -33,8 +33,8 @@ from implicit.grid import VoxelGrid  # noqa: E402
 from implicit.meshing import MeshingConfig, reconstruct_mesh  # noqa: E402
 from implicit.model import occupancy_function  # noqa: E402
 from implicit.neighbours import exclude_neighbours  # noqa: E402
+from implicit.reconstruct import DEFAULT_GRID_MARGIN_M  # noqa: E402
 from implicit.training import SHIPPED_WEIGHTS_DIR, load_model  # noqa: E402
-from multihuman_eval.methods import MethodConfig  # noqa: E402
 from multihuman_eval.metrics import evaluate_surface  # noqa: E402
 from render.mesh import Mesh  # noqa: E402
 
@@ -68,7 +68,7 @@ def run(checkpoint: Path, resolution: int, dense: bool) -> tuple[list[str], dict
     inputs, _, _ = build_person_inputs(sample.cameras, sample.images, sample.person_mask, sample.unobserved, sample.body,
                                        model.config)  # fmt: skip
     inputs_s = time.perf_counter() - start
-    grid = VoxelGrid.for_points(sample.body.vertices, margin_m=MethodConfig.margin_m, resolution=resolution)
+    grid = VoxelGrid.for_points(sample.body.vertices, margin_m=DEFAULT_GRID_MARGIN_M, resolution=resolution)
     body = Mesh(sample.body.vertices, sample.body.faces)
     neighbour = Mesh(sample.body.vertices + NEIGHBOUR_OFFSET_M, sample.body.faces)
     modes = [("octree, both levels", True, MeshingConfig(), []),
@@ -142,7 +142,7 @@ def main() -> int:
         f"Command: `{command}`; {platform.processor() or platform.machine()} CPU with 2 cores, no GPU, "
         f"{datetime.date.today().isoformat()}, torch {torch.__version__} with {args.threads} thread(s); {load}.\n\n"
         f"One clothed synthetic person (synth 'single', seed 7, 6 views of 512^2), network `{facts['config']}`, grid "
-        f"around the body with a {MethodConfig.margin_m:.2f} m margin (as `capture eval`): {facts['grid']}. Building the inputs (crops, global normal "
+        f"around the body with a {DEFAULT_GRID_MARGIN_M:.2f} m margin (as `capture reconstruct` and `capture eval`): {facts['grid']}. Building the inputs (crops, global normal "
         f"maps, body voxels) took {facts['inputs_s']:.2f} s and is not in the times below. Peak memory is the "
         f"process's peak resident set after each mode (it was {facts['rss_before']:.0f} MB before the first; queries "
         "go through the network in chunks of `train.query_chunk` points, which bounds it).\n\n"

@@ -2,16 +2,18 @@
 
 This is the unit of work the executors (capture.executors) run: `reconstruct_person_frame(task)` is picklable,
 reads everything it needs from disk (rig.yaml, the frame's images, RUN/masks, RUN/body of everybody in the frame) and writes
-``RUN/meshes/<frame:06d>/person_<id>.ply`` atomically, so a killed run leaves either the finished mesh or none.
+``RUN/meshes/<frame:06d>/person_<id>.ply`` atomically, so a killed run leaves either the finished mesh or none;
+the mesh's record (``person_<id>.json``: method, grid, voxel size, settings; `implicit.reconstruct.write_mesh_record`)
+is written just before it, for the fusion stage.
 A person-frame whose reconstruction is empty (nobody there in the masks) gets ``person_<id>.empty.json`` instead,
 so a rerun does not redo it.
 
-Methods:
+Both methods go through `implicit.reconstruct_person`, as `capture eval` does (one grid margin, one meshing):
     "visual-hull": the masks' visual hull (implicit.visual_hull): this person's label carves, pixels where the
         segmentation says another person hides this one (RUN/masks/<cam>/<frame>_occluded_<id>.png) do not.
-    "network": the DeepMultiCap network (implicit.model.occupancy_function) from a checkpoint; space that another
-        person's fitted body claims is outside (implicit.neighbours, `PersonFrameTask.neighbour_margin_m`).
-Both are meshed with the same octree + marching cubes on a grid around the fitted body (implicit.meshing).
+        Without a fitted body the grid surrounds the 3D keypoints instead (`KEYPOINT_MARGIN_M`).
+    "network": the DeepMultiCap network from a checkpoint; space that another person's fitted body claims is
+        outside (implicit.neighbours, `PersonFrameTask.neighbour_margin_m`).
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from implicit.reconstruct import ReconstructionConfig
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("network", "visual-hull")
-BODY_MARGIN_M = 0.12
-"""Room around the fitted body's bounding box for clothing and hair, metres."""
 KEYPOINT_MARGIN_M = 0.35
 """Room around the 3D keypoints' bounding box when the person has no fitted body, metres."""
 
@@ -142,44 +146,41 @@ def read_frame_bodies(run_dir: Path, frame: int) -> dict:
     return bodies
 
 
-def person_grid(entry, surface, resolution: int):
-    """The voxel grid around the fitted body (or, without one, around the 3D keypoints)."""
-    from implicit.grid import VoxelGrid
+def reconstruction_config(task: PersonFrameTask) -> ReconstructionConfig:
+    """The task's settings as `implicit.reconstruct_person` takes them (the library's grid margin and meshing)."""
+    from implicit.reconstruct import ReconstructionConfig
 
-    if surface is not None:
-        return VoxelGrid.for_points(surface.vertices, margin_m=BODY_MARGIN_M, resolution=resolution)
-    return VoxelGrid.for_points(entry.keypoints, margin_m=KEYPOINT_MARGIN_M, resolution=resolution)
+    return ReconstructionConfig(resolution=task.resolution, neighbour_margin_m=task.neighbour_margin_m)
 
 
-def _occupancy(task: PersonFrameTask, rig, images, person_mask, unknown, surface, other_surfaces):
-    if task.method == "visual-hull":
-        from implicit.visual_hull import VisualHull
-
-        return VisualHull(list(rig), person_mask, unknown)
-    if surface is None:
-        raise PersonFrameError(f"frame {task.frame}, person {task.person}: the network needs a fitted body, the body "
-                               "stage has none (use --method visual-hull)")  # fmt: skip
-    from implicit.dataset import build_person_inputs
-    from implicit.model import occupancy_function
-
-    model = _network(task.model_path, task.device)
-    stack = np.stack(images).astype(np.float32) / 255.0
-    inputs, _, _ = build_person_inputs(list(rig), stack, np.stack(person_mask), np.stack(unknown), surface, model.config)
-    fn = occupancy_function(model, inputs)
-    if task.neighbour_margin_m is None:
-        return fn
-    from implicit.neighbours import exclude_neighbours
+def _reconstruct(task: PersonFrameTask, views, entry, surface, others):
+    """(mesh, grid) of the task's person (`implicit.reconstruct_person`; the keypoints' grid without a body)."""
+    from implicit.meshing import reconstruct_mesh
+    from implicit.reconstruct import person_grid, reconstruct_person
+    from implicit.visual_hull import VisualHull
     from render.mesh import Mesh
 
-    return exclude_neighbours(fn, Mesh(surface.vertices, surface.faces),
-                              [Mesh(other.vertices, other.faces) for other in other_surfaces], task.neighbour_margin_m)  # fmt: skip
+    config = reconstruction_config(task)
+    if surface is None:
+        if task.method == "network":
+            raise PersonFrameError(f"frame {task.frame}, person {task.person}: the network needs a fitted body, the "
+                                   "body stage has none (use --method visual-hull)")  # fmt: skip
+        grid = person_grid(entry.keypoints, config, margin_m=KEYPOINT_MARGIN_M)
+        hull = VisualHull(list(views.cameras), views.person_mask, views.unobserved)
+        return reconstruct_mesh(hull, grid, config.meshing, anchors=entry.keypoints)[0], grid
+    if task.method == "visual-hull":
+        result = reconstruct_person(views, surface, None, config)
+    else:
+        neighbours = [Mesh(other.vertices, other.faces) for other in others]
+        result = reconstruct_person(views, surface, neighbours, config, _network(task.model_path, task.device))
+    return result.mesh, result.grid
 
 
 def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
     """Reconstruct, colour and write one person-frame (module docstring); returns what was done."""
     from calibration.atomic import atomic_write_text
     from capture.colors import color_mesh
-    from implicit.meshing import reconstruct_mesh
+    from implicit.reconstruct import PersonViews, write_mesh_record
     from render import save_mesh
 
     if task.method not in METHODS:
@@ -198,15 +199,17 @@ def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
         raise PersonFrameError(f"{body_frame_path(run_dir, task.frame)}: no person with id {task.person}")
     entry, surface = bodies[task.person]
     others = [other for pid, (_, other) in bodies.items() if pid != task.person and other is not None]
-    grid = person_grid(entry, surface, task.resolution)
-    fn = _occupancy(task, rig, images, person_mask, occluded, surface, others)
-    mesh, _ = reconstruct_mesh(fn, grid, anchors=surface.vertices if surface is not None else entry.keypoints)
+    rgb = np.stack(images).astype(np.float32) / 255.0
+    views = PersonViews(list(rig), rgb, np.stack(person_mask), np.stack(occluded))
+    mesh, grid = _reconstruct(task, views, entry, surface, others)
     if mesh.num_faces == 0:
         logger.warning("frame %d, person %d: empty reconstruction (not in the masks?)", task.frame, task.person)
         atomic_write_text(empty_marker_path(run_dir, task.frame, task.person),
                           json.dumps({"frame": task.frame, "person": task.person, "reason": "empty occupancy"}))  # fmt: skip
         return PersonFrameResult(task.frame, task.person, 0, 0.0, grid.voxel_size, time.perf_counter() - start)
-    coloured, views = color_mesh(mesh, list(rig), images, person_mask)
-    save_mesh(mesh_path(run_dir, task.frame, task.person), coloured)
-    return PersonFrameResult(task.frame, task.person, mesh.num_faces, float(views.mean()), grid.voxel_size,
+    coloured, views_per_vertex = color_mesh(mesh, list(rig), images, person_mask)
+    path = mesh_path(run_dir, task.frame, task.person)
+    write_mesh_record(path, task.method, grid, reconstruction_config(task))
+    save_mesh(path, coloured)
+    return PersonFrameResult(task.frame, task.person, mesh.num_faces, float(views_per_vertex.mean()), grid.voxel_size,
                              time.perf_counter() - start)  # fmt: skip

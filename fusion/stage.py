@@ -1,6 +1,8 @@
 """The fusion stage on a run folder: ``RUN/meshes`` + ``RUN/body`` -> ``RUN/fused`` (resumable, atomic writes).
 
-Inputs: ``RUN/meshes/<frame:06d>/person_<id>.ply`` (per-frame reconstructions) and ``RUN/body/<frame:06d>.json``
+Inputs: ``RUN/meshes/<frame:06d>/person_<id>.ply`` (per-frame reconstructions) with their records
+(``person_<id>.json``, :func:`implicit.reconstruct.write_mesh_record`: the voxel size each mesh was made with, which
+the fused frame's grid uses unless ``FusionConfig.voxel_size_m`` is set) and ``RUN/body/<frame:06d>.json``
 (the body stage's fitted parameters per track id, :mod:`body.capture_io`). Output:
 ``RUN/fused/<frame:06d>/person_<id>.ply``, one per input mesh. A person-frame whose fused mesh exists is skipped
 unless ``force``. A mesh without a fitted body in its frame cannot be warped to: it is copied unchanged (with a
@@ -14,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -75,15 +77,25 @@ def read_bodies(run_dir: str | Path, frames: Iterable[int]) -> dict[tuple[int, i
 
 @dataclass
 class FuseSummary:
-    """What a stage run did: person-frames ``fused``, ``skipped`` (already done), ``copied`` (no body)."""
+    """What a stage run did: person-frames ``fused``, ``skipped`` (already done), ``copied`` (no body); the voxel
+    size of each fused one, metres."""
 
     fused: int = 0
     skipped: int = 0
     copied: int = 0
     seconds: float = 0.0
+    voxel_sizes_m: list[float] = field(default_factory=list)
+
+    @property
+    def voxel_note(self) -> str:
+        """'voxel 14.7-18.6 mm' (the range of ``voxel_sizes_m``), 'no voxel' when nothing was fused."""
+        if not self.voxel_sizes_m:
+            return "no voxel"
+        low, high = (f"{1000 * v:.1f}" for v in (min(self.voxel_sizes_m), max(self.voxel_sizes_m)))
+        return f"voxel {low} mm" if low == high else f"voxel {low}-{high} mm"
 
 
-def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(), force: bool = False,
+def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(voxel_size_m=None), force: bool = False,
              model_dir: str | None = None, interpolated_weight: float = 1.0) -> FuseSummary:  # fmt: skip
     """Fuse every person-frame of a run (module docstring). ``model_dir``: SMPL-X files, if the run used SMPL-X."""
     run_dir = Path(run_dir)
@@ -120,17 +132,29 @@ def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(), force: 
             needed = [f for f in window_frames(frame, config.window, usable) if bodies[person, f].model == model_name]
             loaded = {f: loaded.get(f) or _load_frame(run_dir, person, f, body, bodies[person, f], interpolated_weight)
                       for f in needed}  # fmt: skip
-            result = fuser.fuse(frame, loaded)
+            voxel = config.voxel_size_m or _recorded_voxel_size(person_mesh_path(run_dir, "meshes", frame, person))
+            result = fuser.fuse(frame, loaded, voxel)
             if result.mesh.num_faces == 0:
                 raise FusionError(f"person {person}, frame {frame}: the fused field has no inside (frames {result.frames})")
             save_mesh(out_path, result.mesh)
             summary.fused += 1
+            summary.voxel_sizes_m.append(voxel)
             logger.debug("fuse: person %d frame %d from frames %s in %.2f s", person, frame, result.frames, result.seconds)
             progress.step(f"person {person}, frame {frame}")
     summary.seconds = time.perf_counter() - start
     logger.info("fuse: %d fused, %d copied without a body, %d already done, %.1f s",
                 summary.fused, summary.copied, summary.skipped, summary.seconds)  # fmt: skip
     return summary
+
+
+def _recorded_voxel_size(mesh_path: Path) -> float:
+    """The voxel size the implicit stage reconstructed `mesh_path` with (its record), metres."""
+    from implicit.reconstruct import ReconstructionError, read_voxel_size
+
+    try:
+        return read_voxel_size(mesh_path)
+    except ReconstructionError as error:
+        raise FusionError(str(error)) from error
 
 
 def _load_frame(run_dir: Path, person: int, frame: int, body: BodyModel, fitted: _FittedBody,

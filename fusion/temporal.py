@@ -37,8 +37,9 @@ class FusionConfig:
 
     window: int = 3
     """Frames per window h (odd): t - h//2 .. t + h//2; the paper uses 3."""
-    voxel_size_m: float = 0.01
-    """Spacing of the person's grid, metres."""
+    voxel_size_m: float | None = 0.01
+    """Spacing of the person's grid, metres; None: the spacing the fused frame's own mesh was reconstructed with
+    (`fusion.stage.fuse_run` reads it from the implicit stage's record; `PersonFuser.fuse` takes it as argument)."""
     truncation_voxels: float = 3.0
     """Signed distances are clamped to this many voxels, so far-away disagreements do not dominate the mean."""
     sign_rays: int = 5
@@ -51,14 +52,10 @@ class FusionConfig:
     def __post_init__(self) -> None:
         if self.window < 1 or self.window % 2 == 0:
             raise FusionError(f"FusionConfig.window: expected an odd number of frames >= 1, got {self.window!r}")
-        if not self.voxel_size_m > 0:
-            raise FusionError(f"FusionConfig.voxel_size_m: expected > 0 metres, got {self.voxel_size_m!r}")
+        if self.voxel_size_m is not None and not self.voxel_size_m > 0:
+            raise FusionError(f"FusionConfig.voxel_size_m: expected > 0 metres or None, got {self.voxel_size_m!r}")
         if not self.truncation_voxels >= 1:
             raise FusionError(f"FusionConfig.truncation_voxels: expected >= 1, got {self.truncation_voxels!r}")
-
-    @property
-    def truncation_m(self) -> float:
-        return self.truncation_voxels * self.voxel_size_m
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,12 +135,17 @@ class PersonFuser:
         moved = warp_attached(self.body, attachment, source.body, target.body, self.config.warp)
         return Mesh(moved, source.mesh.faces)
 
-    def fuse(self, frame: int, frames: Mapping[int, PersonFrame]) -> FusedFrame:
-        """Fuse the window around ``frame`` (which must be in ``frames``) into one mesh at ``frame``."""
+    def fuse(self, frame: int, frames: Mapping[int, PersonFrame], voxel_size_m: float | None = None) -> FusedFrame:
+        """Fuse the window around ``frame`` (which must be in ``frames``) into one mesh at ``frame``, on a grid of
+        ``voxel_size_m`` metres (default: the config's; required when that is None)."""
         start = time.perf_counter()
         if frame not in frames:
             raise FusionError(f"frame: expected a frame with a reconstruction, got {frame} (have {sorted(frames)})")
         config = self.config
+        voxel = config.voxel_size_m if voxel_size_m is None else voxel_size_m
+        if voxel is None or not voxel > 0:
+            raise FusionError(f"voxel_size_m: expected > 0 metres (FusionConfig.voxel_size_m is None), got {voxel!r}")
+        truncation = config.truncation_voxels * voxel
         used = [f for f in window_frames(frame, config.window, frames) if frames[f].confidence > 0] or [frame]
         target = frames[frame]
         warped = [self.warped_mesh(f, frames[f], target) for f in used]
@@ -151,12 +153,11 @@ class PersonFuser:
         if weights.sum() == 0:  # only the frame itself, with confidence 0: it is all there is
             weights[:] = 1.0
         grid = VoxelGrid.for_points(
-            np.concatenate([m.vertices for m in warped]), margin_m=config.truncation_m + config.voxel_size_m,
-            voxel_size=config.voxel_size_m,
+            np.concatenate([m.vertices for m in warped]), margin_m=truncation + voxel, voxel_size=voxel
         )  # fmt: skip
         mean = np.zeros(grid.shape, np.float64)
         for mesh, weight in zip(warped, weights):
-            mean += weight * truncated_sdf(mesh, grid, config.truncation_m, config.sign_rays)
+            mean += weight * truncated_sdf(mesh, grid, truncation, config.sign_rays)
         mean /= weights.sum()
         fused = extract_mesh(-mean, grid, threshold=0.0, largest_component=config.largest_component)
         for stale in [f for f in self._attachments if abs(f - frame) > config.window]:

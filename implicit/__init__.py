@@ -5,6 +5,8 @@ occupancy evaluation for meshing.
     from implicit import DeepMultiCap, small_config, build_person_inputs, occupancy_function
     inputs, crops, frame = build_person_inputs(cameras, images, person_mask, unobserved, body, config)
     fn = occupancy_function(model, inputs)     # (N, 3) world points -> (N,) occupancy, an OccupancyFn
+    mesh = reconstruct_person(PersonViews(cameras, images, person_mask, unobserved), body, others,
+                              ReconstructionConfig(), model).mesh     # one person's mesh, as the pipeline makes it
 
 Heavy modules (torch, Open3D, Taichi) load with the submodules; `import implicit` imports torch.
 """
@@ -45,6 +47,14 @@ from implicit.model import (
     parameter_counts,
     predict_occupancy,
 )
+from implicit.reconstruct import (
+    DEFAULT_GRID_MARGIN_M,
+    PersonReconstruction,
+    PersonViews,
+    ReconstructionConfig,
+    ReconstructionError,
+    reconstruct_person,
+)
 from implicit.training import CHECKPOINT_NAME, TrainResult, load_model, train
 
 __all__ = [
@@ -56,5 +66,7 @@ __all__ = [
     "BodyFrame", "canonical_frame", "voxelize",
     "DeepMultiCap", "NetworkOutput", "PersonEncoding", "encoded_occupancy_function", "occupancy_function",
     "parameter_counts", "predict_occupancy",
+    "DEFAULT_GRID_MARGIN_M", "PersonReconstruction", "PersonViews", "ReconstructionConfig", "ReconstructionError",
+    "reconstruct_person",
     "CHECKPOINT_NAME", "TrainResult", "load_model", "train",
 ]  # fmt: skip

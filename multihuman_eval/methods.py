@@ -1,17 +1,20 @@
 """The methods a benchmark compares, each a function (scene, person id) -> reconstructed Mesh (world metres).
 
-    methods = build_methods(["ours", "visual-hull", "body-only"], MethodConfig(resolution=256, checkpoints={"ours": p}))
+    config = MethodConfig(ReconstructionConfig(resolution=256), checkpoints={"ours": p})
+    methods = build_methods(["ours", "visual-hull", "body-only"], config)
     mesh = methods["visual-hull"](scene_data, person_id)
 
 | name | what |
 | --- | --- |
 | `visual-hull` | occupancy carved from this person's masks (other people and objects are unknown, not background), on the same grid and with the same meshing as the network |
 | `body-only` | the body mesh alone (ground-truth body parameters, or the fitted ones with `load_scene(body_runs=)`) |
-| `ours` | the DeepMultiCap network (`implicit`) from a checkpoint; space another person's body claims is outside (`implicit.neighbours`, `MethodConfig.neighbour_margin_m`) |
+| `ours` | the DeepMultiCap network (`implicit`) from a checkpoint; space another person's body claims is outside (`implicit.neighbours`, `ReconstructionConfig.neighbour_margin_m`) |
 | `ours:<ablation>` | an ablation (`implicit.config.ABLATIONS`): a checkpoint trained with it; `ours:coarse_only` also runs from the `ours` checkpoint with the fine level switched off |
 
-The grid of every volumetric method is `VoxelGrid.for_points(body vertices, margin_m, resolution)`: the same
-box and spacing for the visual hull and the network, so their numbers differ by method, not by sampling.
+Both volumetric methods go through `implicit.reconstruct_person`, the function `capture reconstruct` uses, with
+`MethodConfig.reconstruction`: the same grid (body box plus the library's margin), meshing and neighbour rule as
+the pipeline, so `capture eval` scores what `capture reconstruct` makes, and the visual hull and the network
+differ by method, not by sampling.
 """
 
 from __future__ import annotations
@@ -22,9 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from implicit.grid import VoxelGrid
-from implicit.meshing import MeshingConfig, reconstruct_mesh
-from implicit.neighbours import DEFAULT_MARGIN_M, exclude_neighbours
+from implicit.reconstruct import PersonViews, ReconstructionConfig, reconstruct_person
 from multihuman_eval.benchmark import SceneData
 from render.mesh import Mesh
 
@@ -44,39 +45,30 @@ class MethodError(ValueError):
 class MethodConfig:
     """Settings shared by the methods of one benchmark run (saved with every result)."""
 
-    resolution: int = 256
-    """Grid samples along the longest side of each person's box."""
-    margin_m: float = 0.15
-    """Added to each side of the body's bounding box for the grid (room for clothing and hair), metres."""
-    meshing: MeshingConfig = field(default_factory=MeshingConfig)
-    """Octree evaluation and marching cubes, the same for every volumetric method."""
+    reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
+    """Grid, meshing and neighbour rule of the volumetric methods (`implicit.reconstruct_person`)."""
     checkpoints: dict[str, Path] = field(default_factory=dict)
     """Method name ('ours', 'ours:mean_pooling', ...) -> checkpoint; missing ones come from implicit/weights/."""
     device: str = "cpu"
     """Torch device of the network."""
-    neighbour_margin_m: float | None = DEFAULT_MARGIN_M
-    """The network's occupancy is 0 where another person's body is this much nearer (implicit.neighbours);
-    None: no such rule."""
 
     def describe(self) -> dict:
         """JSON-ready settings that change the numbers (a cached result with other settings is recomputed)."""
-        return {"resolution": self.resolution, "margin_m": self.margin_m, "meshing": dataclasses.asdict(self.meshing),
-                "neighbour_margin_m": self.neighbour_margin_m}
+        return self.reconstruction.describe()
 
 
-def person_grid(scene: SceneData, person_id: int, config: MethodConfig) -> VoxelGrid:
-    """The grid of one person: around their body's vertices, `config.resolution` samples along the longest side."""
-    return VoxelGrid.for_points(scene.body(person_id).mesh.vertices, config.margin_m, resolution=config.resolution)
+def person_views(scene: SceneData, person_id: int) -> PersonViews:
+    """A person's views in a scene: other people and objects are unobserved, not background."""
+    return PersonViews(scene.cameras, scene.images, scene.person_mask(person_id), scene.unobserved(person_id))
 
 
 def visual_hull(config: MethodConfig) -> Method:
     """The visual-hull baseline (implicit.visual_hull): hard carving, unknown = other people and objects."""
-    from implicit.visual_hull import visual_hull_mesh
 
     def run(scene: SceneData, person_id: int) -> Mesh:
-        return visual_hull_mesh(scene.cameras, scene.person_mask(person_id), scene.unobserved(person_id),
-                                person_grid(scene, person_id, config), config=config.meshing,
-                                anchors=scene.body(person_id).mesh.vertices)  # fmt: skip
+        body = scene.body(person_id)
+        return reconstruct_person(person_views(scene, person_id), body.surface or body.mesh, None,
+                                  config.reconstruction).mesh  # fmt: skip
 
     return run
 
@@ -130,7 +122,6 @@ def _network(name: str, config: MethodConfig) -> Method:
             f"(a `capture train` checkpoint{'' if name == 'ours' else ' trained with --ablation ' + ablation}) "
             "or ship one in implicit/weights/"
         )
-    from implicit.model import occupancy_function
     from implicit.training import load_model
 
     model = load_model(path, config.device)
@@ -139,21 +130,15 @@ def _network(name: str, config: MethodConfig) -> Method:
         raise MethodError(f"method {name!r}: checkpoint {path} realises ablation {realised!r}, expected {ablation!r}")
     logger.info("method %s: checkpoint %s (config %s)", name, path, model.config.name)
 
-    def run(scene: SceneData, person_id: int) -> Mesh:
-        from implicit.dataset import build_person_inputs
+    reconstruction = dataclasses.replace(config.reconstruction, fine=fine)
 
+    def run(scene: SceneData, person_id: int) -> Mesh:
         body = scene.body(person_id).surface
         if body is None:
             raise MethodError(f"method {name!r}: scene {scene.scene.name} has a body mesh but no body parameters "
                               f"for person {person_id}; the network needs them (gt/body_params.json or --body-runs)")  # fmt: skip
-        inputs, _, _ = build_person_inputs(scene.cameras, scene.images, scene.person_mask(person_id),
-                                           scene.unobserved(person_id), body, model.config)  # fmt: skip
-        fn = occupancy_function(model, inputs, fine=fine)
-        if config.neighbour_margin_m is not None:
-            others = [info.mesh for pid, info in scene.bodies.items() if pid != person_id]
-            fn = exclude_neighbours(fn, scene.body(person_id).mesh, others, config.neighbour_margin_m)
-        mesh, _ = reconstruct_mesh(fn, person_grid(scene, person_id, config), config.meshing, anchors=body.vertices)
-        return mesh
+        others = [info.mesh for pid, info in scene.bodies.items() if pid != person_id]
+        return reconstruct_person(person_views(scene, person_id), body, others, reconstruction, model).mesh
 
     return run
 

@@ -6,9 +6,10 @@ low-resolution meshes against the ground truth, for people never seen in trainin
     train(config, dataset, out, validate=functools.partial(validate, dataset=validation))   # implicit.training
     # {'val_iou': 0.81, 'val_iou_coarse': 0.79, 'val_chamfer_cm': 1.4, 'val_p2s_cm': 1.6, 'val_empty': 0}
 
-The points of person i are the dataset's draw 0 (the same at every validation); meshes are evaluated with the
-octree on a grid around the person's body with `capture eval`'s margin (MethodConfig.margin_m) and scored like it
-(each person scaled to 1.80 m, distances in cm).
+The points of person i are the dataset's draw 0 (the same at every validation); meshes come from
+`implicit.reconstruct_person`, the function `capture reconstruct` and `capture eval` use (same grid margin and
+meshing; no neighbour rule, validation knows of no other person), from the encoding that also scores the IoU,
+and are scored like `capture eval` (each person scaled to 1.80 m, distances in cm).
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ import numpy as np
 import torch
 
 from implicit.dataset import TrainingDataset
-from implicit.grid import VoxelGrid
-from implicit.meshing import reconstruct_mesh
-from implicit.model import DeepMultiCap, encoded_occupancy_function
-from multihuman_eval.methods import MethodConfig
+from implicit.model import DeepMultiCap
+from implicit.reconstruct import ReconstructionConfig, reconstruct_person
 from multihuman_eval.metrics import SurfaceMetricsConfig, evaluate_surface
 
 SURFACE_SAMPLES = 5000
@@ -47,6 +46,7 @@ def validate(model: DeepMultiCap, fine: bool, dataset: TrainingDataset, resoluti
     use_fine = fine and model.fine is not None
     counts = {"inter": 0, "union": 0, "inter_coarse": 0, "union_coarse": 0}
     chamfer, p2s, empty = [], [], 0
+    config = ReconstructionConfig(resolution=resolution)
     for index in range(len(dataset)):
         example = dataset.example(index, draw=0).to(device)
         encoding = model.encode(example.inputs, fine=use_fine)
@@ -57,8 +57,7 @@ def validate(model: DeepMultiCap, fine: bool, dataset: TrainingDataset, resoluti
             counts["inter" + suffix] += int((predicted & actual).sum())
             counts["union" + suffix] += int((predicted | actual).sum())
         truth, body = dataset.ground_truth(index)
-        grid = VoxelGrid.for_points(body.vertices, margin_m=MethodConfig.margin_m, resolution=resolution)
-        mesh, _ = reconstruct_mesh(encoded_occupancy_function(model, encoding), grid, anchors=body.vertices)
+        mesh = reconstruct_person(encoding, body, None, config, model).mesh
         if mesh.num_faces == 0:
             empty += 1
             continue

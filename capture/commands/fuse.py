@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--run", required=True, type=Path, help="run folder with meshes/ and body/; writes RUN/fused/")
     parser.add_argument("--window", type=int, default=3, help="frames per window, odd (default: 3, as the paper)")
-    parser.add_argument("--voxel-size", type=float, default=0.01, help="grid spacing in metres (default: 0.01)")
+    parser.add_argument("--voxel-size", type=float, default=None,
+                        help="grid spacing in metres (default: each frame's per-frame mesh's, as `capture reconstruct` "
+                        "recorded it next to the mesh)")  # fmt: skip
     parser.add_argument(
         "--truncation", type=float, default=3.0, help="signed distances are clamped to this many voxels (default: 3)"
     )
@@ -31,10 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_fuse(args: argparse.Namespace) -> int:
     from body.errors import BodyModelError
-    from capture.cli import UserFacingError
+    from capture.cli import UserFacingError, check_output_folder
     from fusion import FusionConfig, FusionError
     from fusion.stage import fuse_run
 
+    check_output_folder(args.run, "--run")
     try:
         config = FusionConfig(window=args.window, voxel_size_m=args.voxel_size, truncation_voxels=args.truncation)
         summary = fuse_run(args.run, config, force=args.force, model_dir=args.body_model_dir,

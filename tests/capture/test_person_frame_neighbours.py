@@ -40,7 +40,10 @@ def occupied_everywhere(monkeypatch):
     from implicit.config import tiny_config
 
     monkeypatch.setattr(person_frame, "_network", lambda path, device: types.SimpleNamespace(config=tiny_config()))
-    monkeypatch.setattr("implicit.model.occupancy_function", lambda model, inputs: lambda p: np.ones(len(p), np.float32))
+    def everywhere(model, inputs, fine):
+        return lambda p: np.ones(len(p), np.float32)
+
+    monkeypatch.setattr("implicit.reconstruct.occupancy_function", everywhere)
 
 
 def bodies(run: Path) -> dict[int, Mesh]:
