@@ -497,7 +497,7 @@ def _colour_final_meshes(rig: Rig, run_dir: Path, people: dict[int, list[int]]) 
     return coloured
 
 
-def stage_fusion(rig: Rig, config: ReconstructConfig, people: dict[int, list[int]], voxel_size: float) -> StageRecord:
+def stage_fusion(rig: Rig, config: ReconstructConfig, people: dict[int, list[int]]) -> StageRecord:
     if not config.fusion:
         return StageRecord("off", note="--no-fusion")
     from body.errors import BodyModelError
@@ -506,12 +506,12 @@ def stage_fusion(rig: Rig, config: ReconstructConfig, people: dict[int, list[int
 
     quarantine_unreadable(sorted((config.out / "fused").glob("*/person_*.ply")))
     try:
-        summary = fuse_run(config.out, FusionConfig(voxel_size_m=voxel_size), force=config.force)
+        summary = fuse_run(config.out, FusionConfig(voxel_size_m=None), force=config.force)  # each mesh's own voxel
     except (FusionError, BodyModelError) as error:
         raise PipelineError(f"fusion: {error}") from error
     coloured = _colour_final_meshes(rig, config.out, people)
     return StageRecord("done" if summary.fused + summary.copied else "skipped", done=summary.fused + summary.copied,
-                       skipped=summary.skipped, note=f"voxel {voxel_size * 1000:.1f} mm; {coloured} meshes coloured")  # fmt: skip
+                       skipped=summary.skipped, note=f"{summary.voxel_note}; {coloured} meshes coloured")  # fmt: skip
 
 
 def final_mesh_path(run_dir: Path, frame: int, person: int, fusion: bool) -> Path:
@@ -639,8 +639,7 @@ def reconstruct(
         run.update(frames=frames, people=result.people)
         stage("segment", lambda: stage_segment(rig, config, frames))
         stage("implicit", lambda: stage_implicit(config, people, method, model_path, task_function))
-        voxel = max(2.2 / (config.resolution - 1), 0.005)  # a 2 m person's box at the implicit resolution
-        stage("fusion", lambda: stage_fusion(rig, config, people, voxel))
+        stage("fusion", lambda: stage_fusion(rig, config, people))
         result.scene_meshes = stage("scene", lambda: stage_scene(config, people))
         from capture.report import write_report
 
