@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -63,7 +65,7 @@ def learning_rate_at(config: Config, step: int) -> float:
         start, length = t.coarse_steps, t.fine_steps
     progress = min(max(step - start, 0) / max(length - 1, 1), 1.0)
     low = t.learning_rate * t.final_learning_rate_fraction
-    return low + 0.5 * (t.learning_rate - low) * (1.0 + np.cos(np.pi * progress))
+    return float(low + 0.5 * (t.learning_rate - low) * (1.0 + np.cos(np.pi * progress)))
 
 
 def training_step(model: DeepMultiCap, example: TrainingExample, stage: Stage, normal_weight: float) -> dict[str, float | torch.Tensor]:
@@ -120,18 +122,44 @@ def save_checkpoint(path: str | Path, model: DeepMultiCap, optimizer: torch.opti
         torch.save(state, temp)
 
 
+OLD_CHECKPOINT_GLOBALS = (np.core.multiarray.scalar, np.dtype, type(np.dtype(np.float64)))
+"""The only non-plain values in checkpoints written before learning rates were stored as floats: numpy float64
+scalars (the optimizer's `lr`). They rebuild a number from a dtype and bytes and run nothing else."""
+
+
+def _unpickling_error(path: Path, error: Exception) -> CheckpointError:
+    """The one-line error for a file that torch's weights-only reader stopped at (nothing in it was run)."""
+    written_by = "only checkpoints written by `capture train` or `capture export-weights` are read"
+    found = re.search(r"GLOBAL ([\w.]+)", str(error))
+    if found:
+        return CheckpointError(f"checkpoint {path}: refused: it holds the Python object {found.group(1)}, which could "
+                               f"run code when loaded; {written_by}")  # fmt: skip
+    operand = re.search(r"Unsupported operand \d+", str(error))
+    detail = f"pickle: {operand.group(0).lower()}" if operand else type(error).__name__
+    return CheckpointError(f"checkpoint {path}: cannot be read (not tensors and plain values; {detail}); {written_by}")
+
+
 def read_checkpoint(path: str | Path, device: str | torch.device = "cpu", for_training: bool = True) -> dict:
     """The checkpoint's dictionary (see save_checkpoint), tensors on `device`.
 
+    Only tensors and plain values are unpickled (torch's weights-only reader, plus the numpy scalars of
+    OLD_CHECKPOINT_GLOBALS): a crafted file that would run code is refused with a CheckpointError, never executed.
     `for_training=False` also accepts exported weights (`export_weights`: no optimizer state).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location=device, weights_only=False)
+        with torch.serialization.safe_globals(list(OLD_CHECKPOINT_GLOBALS)):
+            state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise _unpickling_error(path, error) from None
     except Exception as error:  # torch raises several types for damaged files
-        raise CheckpointError(f"checkpoint {path}: cannot be read ({error})") from error
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"checkpoint {path}: cannot be read ({reason})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path}: expected a dictionary of model, step and config, "
+                              f"got {type(state).__name__}")  # fmt: skip
     missing = {"model", "step", "config"} - set(state)
     if for_training and "optimizer" not in state:
         missing.add("optimizer (exported weights cannot be resumed)")

@@ -1,4 +1,7 @@
-"""`capture train`: train the DeepMultiCap network on synthetic captures; checkpoints resume after interruption."""
+"""`capture train`: train the DeepMultiCap network on synthetic captures; checkpoints resume after interruption.
+`capture export-weights`: a checkpoint's weights without optimizer state. Both check --out before working;
+checkpoints are read without running code (implicit.training.read_checkpoint); one training per --out folder at a
+time (capture.run_lock)."""
 
 from __future__ import annotations
 
@@ -59,15 +62,16 @@ def _capture_samples(paths: list[Path], option: str) -> list:
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
+    from capture.cli import UserFacingError, check_output_folder
+    from capture.run_lock import RunLockedError, run_lock
     from implicit.config import preset, with_ablation
     from implicit.dataset import TrainingDataset
-    from implicit.training import train
+    from implicit.training import CheckpointError, train
 
+    check_output_folder(args.out)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
-        from capture.cli import UserFacingError
-
         raise UserFacingError("--device cuda: no CUDA device is available; use --device cpu")
     config = with_ablation(preset(args.config), args.ablation)
     if args.capsule_scene:
@@ -85,8 +89,13 @@ def run_train(args: argparse.Namespace) -> int:
         validation = TrainingDataset(_capture_samples(args.validation, "--validation"), config, seed=args.seed + 1,
                                      augment=False)  # fmt: skip
         validate = functools.partial(score, dataset=validation, resolution=args.validation_resolution)
-    result = train(config, dataset, args.out, steps=args.steps, device=args.device, resume=args.resume,
-                   validate=validate)  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        with run_lock(args.out, "capture train"):
+            result = train(config, dataset, args.out, steps=args.steps, device=args.device, resume=args.resume,
+                           validate=validate)  # fmt: skip
+    except (CheckpointError, RunLockedError) as error:
+        raise UserFacingError(str(error)) from None
     last = result.history[-1] if result.history else {}
     validated = next((entry for entry in reversed(result.history) if "val_iou" in entry), None)
     scores = f"; validation IoU {validated['val_iou']:.3f}, Chamfer {validated['val_chamfer_cm']:.2f} cm" if validated else ""
@@ -96,8 +105,13 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from implicit.training import export_weights
+    from capture.cli import UserFacingError, check_output_file
+    from implicit.training import CheckpointError, export_weights
 
-    path = export_weights(args.checkpoint, args.out)
+    check_output_file(args.out)
+    try:
+        path = export_weights(args.checkpoint, args.out)
+    except CheckpointError as error:
+        raise UserFacingError(str(error)) from None
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
