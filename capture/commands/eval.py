@@ -66,7 +66,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from capture.cli import UserFacingError
+    from capture.cli import UserFacingError, check_output_folder
     from implicit.reconstruct import ReconstructionConfig
     from multihuman_eval.benchmark import BenchmarkError, discover_scenes, prepare_multihuman
     from multihuman_eval.methods import MethodConfig, MethodError, build_methods
@@ -74,6 +74,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from multihuman_eval.report import category_table, markdown_table, write_report
     from multihuman_eval.runner import run_benchmark
 
+    check_output_folder(args.out)
     categories = args.categories.split(",") if args.categories else None
     reconstruction = ReconstructionConfig(resolution=args.resolution, **neighbour_margin_setting(args))
     config = MethodConfig(reconstruction, checkpoints=_checkpoints(args.checkpoint), device=args.device)
