@@ -67,10 +67,13 @@ def _find_image(folder: Path, stem: str) -> Path | None:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SegmentationError(f"{path}: expected a readable image, OpenCV cannot read it")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    from body.detection.errors import DetectionError
+    from body.detection.frames import read_image
+
+    try:
+        return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)
+    except DetectionError as error:  # unreadable or truncated, the file named
+        raise SegmentationError(str(error)) from None
 
 
 def load_plates(rig: Rig, background: str) -> list[np.ndarray] | int:

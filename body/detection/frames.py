@@ -52,6 +52,33 @@ def _video_frame_count(path: Path) -> int:
         video.release()
 
 
+_JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
+
+
+def truncation(path: str | Path) -> str | None:
+    """Why the JPEG file at `path` is cut short (no end-of-image marker: a partial copy or download), or None when
+    it is complete or not a JPEG. OpenCV decodes such a file with only libjpeg's anonymous warning ("Premature end
+    of JPEG file") and grey rows at the bottom; a cut PNG, by contrast, fails to decode."""
+    with open(path, "rb") as file:
+        head = file.read(2)
+        file.seek(0, 2)
+        file.seek(max(file.tell() - 4096, 0))
+        tail = file.read()
+    if head == _JPEG_START and not tail.rstrip(b"\x00\xff\r\n ").endswith(_JPEG_END):
+        return "the JPEG file is truncated (it does not end with the end-of-image marker FFD9); copy or export it again"
+    return None
+
+
+def read_image(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """The image file at `path` as OpenCV decodes it with `flags` (IMREAD_COLOR: (H, W, 3) uint8 BGR); raises
+    DetectionError naming the file when it is a truncated JPEG (:func:`truncation`) or OpenCV cannot read it."""
+    problem = truncation(path)
+    image = cv2.imread(str(path), flags) if problem is None else None
+    if image is None:
+        raise DetectionError(f"{path}: {problem or 'OpenCV cannot read this image'}")
+    return image
+
+
 def camera_frame_numbers(layout: CaptureLayout, camera: str, frames: FrameRange | None = None) -> list[int]:
     """The frame numbers of ``camera`` selected by ``frames`` (default: the layout's range) that exist on disk."""
     frames = frames or layout.frames
@@ -71,10 +98,7 @@ def read_camera_frames(
         for frame in frame_numbers:
             if frame not in files:
                 raise DetectionError(f"camera {camera}: no image for frame {frame} in {source}")
-            image = cv2.imread(str(files[frame]), cv2.IMREAD_COLOR)
-            if image is None:
-                raise DetectionError(f"{files[frame]}: OpenCV cannot read this image")
-            yield frame, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            yield frame, cv2.cvtColor(read_image(files[frame]), cv2.COLOR_BGR2RGB)
         return
     video = cv2.VideoCapture(str(source))
     try:

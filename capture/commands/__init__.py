@@ -84,13 +84,12 @@ def _span(frames: Sequence[int]) -> str:
 
 
 def check_output_dir(out: Path, force: bool, command: str) -> None:
-    """Refuse (UserFacingError naming the folder and --force) to write into an existing, non-empty `out` unless
-    `force`; what `force` then replaces is the command's business (only what it wrote there before)."""
-    from capture.cli import UserFacingError
+    """capture.cli.check_output_folder (a writable folder), and refuse (UserFacingError naming the folder and
+    --force) an existing, non-empty `out` unless `force`; what `force` then replaces is the command's business
+    (only what it wrote there before)."""
+    from capture.cli import UserFacingError, check_output_folder
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserFacingError(f"--out {out}: expected a folder, found a file")
+    out = check_output_folder(out)
     if force or not out.is_dir() or not any(out.iterdir()):
         return
     raise UserFacingError(f"--out {out}: the folder is not empty; pass --force to replace what {command} wrote there "

@@ -11,7 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from capture.commands import frame_range_argument
+from capture.commands import add_frames_argument
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--rig", required=True, type=Path, help="rig.yaml of the capture (images/videos, optional masks)")
     parser.add_argument("--run", required=True, type=Path, help="run folder with body/ from `capture body`")
-    parser.add_argument(
-        "--frames", type=frame_range_argument, default=None, help="START:STOP[:STEP] (default: every frame of RUN/body/)"
-    )
+    add_frames_argument(parser, "frames to segment (default: every frame of RUN/body/)")
     parser.add_argument(
         "--background", default=None,
         help="empty-scene plates: a folder with <cam>.png or <cam>/ of images (median), or a frame number",
@@ -50,6 +48,7 @@ def _parse_chroma(text: str) -> tuple[int, int, int]:
 
 
 def run_segment(args: argparse.Namespace) -> int:
+    from body.detection.errors import DetectionError
     from body.errors import BodyModelError
     from calibration.rig_file import load_rig
     from capture.cli import UserFacingError
@@ -58,10 +57,15 @@ def run_segment(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig)
     chroma = _parse_chroma(args.chroma) if args.chroma else None
     frames = args.frames
+    if frames is not None:  # frames beyond the body stage's are named, not skipped
+        from body.capture_io import finished_frames
+        from capture.commands import select_frames
+
+        select_frames(frames, finished_frames(args.run), f"the body stage ({args.run / 'body'})")
     try:
         summary = segment_run(rig, args.run, frames=frames, background=args.background, chroma=chroma,
                               overlay_frame=args.overlay_frame, force=args.force)  # fmt: skip
-    except (SegmentationError, BodyModelError) as error:
+    except (SegmentationError, BodyModelError, DetectionError) as error:
         raise UserFacingError(str(error)) from error
     print(
         f"segment: source {summary.source}; {len(summary.done)} frame(s) segmented, {len(summary.skipped)} skipped "

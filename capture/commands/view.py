@@ -19,6 +19,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_view)
 
 
+SCREENSHOT_SIDE_PX = (16, 8192)
+"""Accepted screenshot width and height, pixels (Open3D's offscreen renderer aborts far beyond)."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """--size 'WIDTHxHEIGHT' -> (width, height) inside SCREENSHOT_SIDE_PX; UserFacingError naming the flag."""
+    from capture.cli import UserFacingError
+
+    low, high = SCREENSHOT_SIDE_PX
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserFacingError(f"--size: expected WIDTHxHEIGHT like 960x720, got {text!r}") from None
+    if not (low <= width <= high and low <= height <= high):
+        raise UserFacingError(f"--size: expected width and height of {low}-{high} pixels, got {text!r}")
+    return width, height
+
+
 def _cameras(run: Path):
     import json
 
@@ -35,14 +53,11 @@ def run_view(args: argparse.Namespace) -> int:
     from capture.cli import UserFacingError
     from capture.viewer import ViewerError, frame_geometry, has_display, interactive, scene_frames, screenshot
 
+    width, height = parse_size(args.size)
     frames = scene_frames(args.run)
     if not frames:
         raise UserFacingError(f"{args.run / 'scene'}: no scene meshes; run `capture reconstruct --out {args.run}` first")
     frame = frames[0] if args.frame is None else args.frame
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise UserFacingError(f"--size: expected WIDTHxHEIGHT like 960x720, got {args.size!r}") from None
     cameras = None if args.no_cameras else _cameras(args.run)
     try:
         if args.screenshot is None and has_display():
