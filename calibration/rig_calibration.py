@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 WorldChoice = Literal["board", "floor", "camera"]
 WORLD_CHOICES = ("board", "floor", "camera")
+IntrinsicsMode = Literal["prior", "free", "fixed"]
+INTRINSICS_MODES = ("prior", "free", "fixed")
 FLOOR_FROM_BOARD = np.diag([1.0, -1.0, -1.0, 1.0])
 """T_board_world for `world="floor"`: x along the board's x, z up out of the printed side, y = z cross x."""
 
@@ -47,8 +49,10 @@ class CalibrationOptions:
     "camera" = the reference camera's frame."""
     world_frame: str | None = None
     """Frame key of the board pose that sets the world (default: the first frame the reference camera sees)."""
-    refine_intrinsics: bool = True
-    """Refine every camera's intrinsics in the bundle adjustment too (else keep the per-camera solve)."""
+    intrinsics: IntrinsicsMode = "prior"
+    """Intrinsics in the bundle adjustment: "prior" = refined but pulled toward each camera's own solve as far as its
+    views constrained it (bundle_adjustment's docstring); "free" = refined without that pull (only for views that
+    fill every image); "fixed" = each camera's own solve kept."""
     fix_k3: bool = True
     """Keep the k3 distortion term at 0 (free it only for wide-angle lenses with many views)."""
     max_views: int = 40
@@ -57,6 +61,8 @@ class CalibrationOptions:
     def __post_init__(self) -> None:
         if self.world not in WORLD_CHOICES:
             raise ValueError(f"world: expected one of {', '.join(WORLD_CHOICES)}, got {self.world!r}")
+        if self.intrinsics not in INTRINSICS_MODES:
+            raise ValueError(f"intrinsics: expected one of {', '.join(INTRINSICS_MODES)}, got {self.intrinsics!r}")
 
 
 @dataclass(frozen=True)
@@ -148,8 +154,9 @@ def calibrate_rig(
         reference=camera_index[reference],
         refine_intrinsics=False,
     )
-    if options.refine_intrinsics:
+    if options.intrinsics != "fixed":
         rms_before = result.rms_before
+        prior = options.intrinsics == "prior"
         result = bundle_adjust(
             observations,
             K=result.K,
@@ -159,7 +166,7 @@ def calibrate_rig(
             reference=camera_index[reference],
             refine_intrinsics=True,
             fix_k3=options.fix_k3,
-            intrinsic_std=np.stack([intrinsics[c].std for c in cameras]),
+            intrinsic_std=np.stack([intrinsics[c].std for c in cameras]) if prior else None,
             noise_px=result.rms_after,
         )
         result = dataclasses.replace(result, rms_before=rms_before)

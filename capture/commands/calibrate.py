@@ -45,7 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--world-frame", default=None, help="frame key of the board pose for --world (default: first seen by the reference)"
     )
-    parser.add_argument("--fixed-intrinsics", action="store_true", help="do not refine intrinsics in the bundle adjustment")
+    intrinsics = parser.add_mutually_exclusive_group()
+    intrinsics.add_argument(
+        "--fixed-intrinsics", action="store_true", help="keep each camera's own intrinsics in the bundle adjustment"
+    )
+    intrinsics.add_argument(
+        "--free-intrinsics",
+        action="store_true",
+        help="refine intrinsics without pulling them toward each camera's own solve (default: pulled as far as its "
+        "views constrained them; free only suits views that fill every image)",
+    )
     parser.add_argument("--k3", action="store_true", help="also estimate the k3 distortion term (wide-angle lenses)")
     parser.add_argument("--force", action="store_true", help="detect the board again even if saved detections match")
     parser.set_defaults(func=run_calibrate)
@@ -91,7 +100,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         reference=args.reference,
         world=args.world,
         world_frame=args.world_frame,
-        refine_intrinsics=not args.fixed_intrinsics,
+        intrinsics="fixed" if args.fixed_intrinsics else "free" if args.free_intrinsics else "prior",
         fix_k3=not args.k3,
     )
     print("calibrating: intrinsics per camera, pose graph, bundle adjustment ...")
