@@ -10,6 +10,7 @@ import torch
 
 from body.capture_io import BodyPerson, write_body_frame
 from capture.commands import fuse as fuse_command
+from fusion import FusionConfig
 from fusion.stage import find_meshes, person_mesh_path
 from render.mesh import load_mesh, save_mesh
 from render.primitives import icosphere
@@ -77,3 +78,28 @@ def test_empty_run_is_a_user_facing_error(tmp_path):
 
     with pytest.raises(UserFacingError, match="expected per-frame meshes"):
         run_cli(["--run", str(tmp_path)])
+
+
+def test_each_frame_is_fused_at_the_voxel_size_its_mesh_was_reconstructed_with(run_dir):
+    from fusion.stage import fuse_run
+    from implicit.grid import VoxelGrid
+    from implicit.reconstruct import ReconstructionConfig, write_mesh_record
+
+    voxels = {frame: 0.02 + 0.005 * frame for frame in range(3)}
+    for person, frames in find_meshes(run_dir).items():
+        for frame in frames:
+            grid = VoxelGrid(np.zeros(3), voxels[frame], (4, 4, 4))
+            mesh = person_mesh_path(run_dir, "meshes", frame, person)
+            write_mesh_record(mesh, "network", grid, ReconstructionConfig())
+    summary = fuse_run(run_dir)
+    assert summary.voxel_sizes_m == [voxels[0], voxels[1], voxels[2], voxels[0], voxels[2]]  # persons 1, 2 by frame
+    assert summary.voxel_note == "voxel 20.0-30.0 mm"
+    assert fuse_run(run_dir, FusionConfig(voxel_size_m=0.04), force=True).voxel_sizes_m == [0.04] * 5
+
+
+def test_a_mesh_without_its_record_needs_a_voxel_size(run_dir):
+    from capture.cli import UserFacingError
+
+    with pytest.raises(UserFacingError, match=r"person_1\.json: expected the implicit stage's record.*--voxel-size"):
+        run_cli(["--run", str(run_dir)])
+    assert find_meshes(run_dir, "fused") == {}
