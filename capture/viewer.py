@@ -13,15 +13,24 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from calibration.camera import Camera
 from render.mesh import Mesh
 
+if TYPE_CHECKING:
+    from body.capture_io import BodyPerson
+
 logger = logging.getLogger(__name__)
 
+FIELD_OF_VIEW_DEG = 50.0
+"""Vertical field of view of the screenshot camera."""
+ELEVATION = 0.45
+"""The viewpoint rises this much (x the horizontal distance) above the people's centre."""
 FRUSTUM_COLOR = (0.15, 0.15, 0.15)
 FRUSTUM_DEPTH_M = 0.4
 """Distance of the drawn image plane in front of each camera, metres."""
@@ -84,8 +93,8 @@ def _to_open3d(mesh: Mesh):
     return result
 
 
-def frame_geometry(run_dir: Path, frame: int, cameras: list[Camera] | None) -> Mesh:
-    """The frame's scene mesh merged with the frusta (when cameras are given)."""
+def scene_mesh(run_dir: Path, frame: int) -> Mesh:
+    """The frame's scene mesh RUN/scene/<frame:06d>.ply (the people); ViewerError naming the file if missing."""
     from render import load_mesh
 
     path = Path(run_dir) / "scene" / f"{frame:06d}.ply"
@@ -93,25 +102,113 @@ def frame_geometry(run_dir: Path, frame: int, cameras: list[Camera] | None) -> M
         frames = scene_frames(run_dir)
         raise ViewerError(f"{path}: no scene mesh for frame {frame}; frames with one: "
                           f"{frames[:10]}{' ...' if len(frames) > 10 else ''}")  # fmt: skip
-    meshes = [load_mesh(path)]
-    if cameras:
-        meshes.append(frustum_mesh(cameras))
-    return merge(meshes)
+    return load_mesh(path)
 
 
-def screenshot(mesh: Mesh, path: Path, size: tuple[int, int] = (960, 720), look_from: np.ndarray | None = None) -> Path:
-    """Render `mesh` offscreen (Open3D OffscreenRenderer, lit, white background) to the PNG `path`."""
+def frame_geometry(run_dir: Path, frame: int, cameras: list[Camera] | None) -> Mesh:
+    """The frame's scene mesh merged with the frusta (when cameras are given)."""
+    mesh = scene_mesh(run_dir, frame)
+    return merge([mesh, frustum_mesh(cameras)]) if cameras else mesh
+
+
+@dataclass(frozen=True)
+class View:
+    """A viewpoint: the camera at `eye` looks at `centre` with `up` pointing up in the image (world metres)."""
+
+    centre: np.ndarray
+    eye: np.ndarray
+    up: np.ndarray
+
+
+def _unit(vector: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if np.isfinite(norm) and norm > 1e-9 else None
+
+
+def up_from_bodies(people: list[BodyPerson]) -> np.ndarray | None:
+    """(3,) unit world 'up': the mean hips -> shoulders direction of `people` (a standing person's trunk), None
+    without any person whose four joints are known. Any world convention works (z-up, y-down, ...)."""
+    from body.keypoint_layouts import get_layout
+
+    directions = []
+    for person in people:
+        names = list(get_layout(person.layout).keypoints)
+        try:
+            joints = [names.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+        except ValueError:
+            continue
+        points = np.asarray(person.keypoints, np.float64)[joints]
+        if np.all(np.isfinite(points)) and np.all(np.abs(points).sum(1) > 0):  # all-zero: a joint never placed
+            direction = _unit(points[:2].mean(0) - points[2:].mean(0))
+            if direction is not None:
+                directions.append(direction)
+    return _unit(np.mean(directions, axis=0)) if directions else None
+
+
+def up_from_cameras(cameras: list[Camera]) -> np.ndarray | None:
+    """(3,) unit world 'up': the cameras' mean image-up direction (OpenCV camera -y, i.e. -R[1] in the world),
+    None without cameras or when they cancel out."""
+    if not cameras:
+        return None
+    return _unit(np.mean([-np.asarray(camera.R, np.float64)[1] for camera in cameras], axis=0))
+
+
+def frame_view(low: np.ndarray, high: np.ndarray, up: np.ndarray, toward: np.ndarray | None = None,
+               fov_deg: float = FIELD_OF_VIEW_DEG) -> View:  # fmt: skip
+    """A view of the box `low`..`high` (3,) whose bounding sphere fills the vertical field of view `fov_deg`,
+    from the side (horizontal to `up`, raised by ELEVATION), from the side where the point `toward` (3,) lies
+    (e.g. a camera) when given, else along the world axis most horizontal to `up`."""
+    up = _unit(np.asarray(up, np.float64))
+    if up is None:
+        raise ViewerError("frame_view: argument 'up': expected a non-zero vector")
+    centre = 0.5 * (np.asarray(low, np.float64) + np.asarray(high, np.float64))
+    radius = max(0.5 * float(np.linalg.norm(np.asarray(high) - np.asarray(low))), 1e-3)
+    side = None
+    if toward is not None:
+        offset = np.asarray(toward, np.float64) - centre
+        side = _unit(offset - offset.dot(up) * up)
+    if side is None:
+        axis = np.eye(3)[int(np.argmin(np.abs(up)))]
+        side = _unit(axis - axis.dot(up) * up)
+    direction = _unit(side + ELEVATION * up)
+    distance = radius / np.sin(np.radians(fov_deg) / 2)
+    return View(centre, centre + distance * direction, up)
+
+
+def frame_view_of_run(run_dir: Path, frame: int, people_mesh: Mesh, cameras: list[Camera] | None) -> View:
+    """The view of `frame` framing the people (`people_mesh`, without the frusta), 'up' from the frame's fitted
+    bodies (RUN/body/), else from the cameras, else +z; seen from the side of the first camera."""
+    from body.capture_io import body_frame_path, read_body_frame
+    from body.errors import BodyModelError
+
+    up = None
+    path = body_frame_path(run_dir, frame)
+    if path.is_file():
+        try:
+            up = up_from_bodies(read_body_frame(path)[1])
+        except BodyModelError as error:
+            logger.warning("view: 'up' not taken from the bodies (%s)", error)
+    if up is None:
+        up = up_from_cameras(cameras or [])
+    if up is None:
+        up = np.array([0.0, 0.0, 1.0])
+    toward = cameras[0].center if cameras else None
+    return frame_view(people_mesh.vertices.min(0), people_mesh.vertices.max(0), up, toward)
+
+
+def screenshot(mesh: Mesh, path: Path, size: tuple[int, int] = (960, 720), view: View | None = None) -> Path:
+    """Render `mesh` offscreen (Open3D OffscreenRenderer, lit, white background) to the PNG `path`, seen from
+    `view` (default: framing all of `mesh`, z up)."""
     import open3d as o3d
 
+    if view is None:
+        view = frame_view(mesh.vertices.min(0), mesh.vertices.max(0), np.array([0.0, 0.0, 1.0]))
     renderer = o3d.visualization.rendering.OffscreenRenderer(*size)
     material = o3d.visualization.rendering.MaterialRecord()
     material.shader = "defaultLit"
     renderer.scene.set_background([1.0, 1.0, 1.0, 1.0])
     renderer.scene.add_geometry("run", _to_open3d(mesh), material)
-    low, high = mesh.vertices.min(0), mesh.vertices.max(0)
-    centre = 0.5 * (low + high)
-    eye = look_from if look_from is not None else centre + np.array([0.0, -1.0, 0.45]) * 0.75 * np.linalg.norm(high - low)
-    renderer.setup_camera(50.0, centre, eye, [0.0, 0.0, 1.0])
+    renderer.setup_camera(FIELD_OF_VIEW_DEG, view.centre, view.eye, view.up)
     image = renderer.render_to_image()
     path.parent.mkdir(parents=True, exist_ok=True)
     if not o3d.io.write_image(str(path), image):
@@ -123,15 +220,22 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def interactive(run_dir: Path, frames: list[int], start: int, cameras: list[Camera] | None) -> None:
-    """A window showing one frame at a time; N / P next / previous frame, SPACE play / pause."""
+def interactive(run_dir: Path, frames: list[int], start: int, cameras: list[Camera] | None, view: View) -> None:
+    """A window showing one frame at a time, first seen from `view`; N / P next / previous frame, SPACE play / pause."""
     import open3d as o3d
 
     state = {"index": frames.index(start), "playing": False}
     vis = o3d.visualization.VisualizerWithKeyCallback()
     vis.create_window(window_name=f"capture view {run_dir}")
-    geometry = _to_open3d(frame_geometry(run_dir, start, cameras))
+    merged = frame_geometry(run_dir, start, cameras)
+    geometry = _to_open3d(merged)
     vis.add_geometry(geometry)
+    control = vis.get_view_control()
+    control.set_lookat(view.centre)
+    control.set_front(_unit(view.eye - view.centre))
+    control.set_up(view.up)
+    people_size = np.linalg.norm(view.eye - view.centre)  # the zoom is relative to the whole geometry's box
+    control.set_zoom(float(np.clip(people_size / max(np.ptp(merged.vertices, axis=0).max(), 1e-6), 0.05, 1.0)))
 
     def show(index: int) -> bool:
         state["index"] = index % len(frames)

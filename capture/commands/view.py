@@ -51,22 +51,23 @@ def _cameras(run: Path):
 
 def run_view(args: argparse.Namespace) -> int:
     from capture.cli import UserFacingError
-    from capture.viewer import ViewerError, frame_geometry, has_display, interactive, scene_frames, screenshot
+    from capture.viewer import (ViewerError, frame_geometry, frame_view_of_run, has_display, interactive, scene_frames,
+                                scene_mesh, screenshot)  # fmt: skip
 
     width, height = parse_size(args.size)
     frames = scene_frames(args.run)
     if not frames:
         raise UserFacingError(f"{args.run / 'scene'}: no scene meshes; run `capture reconstruct --out {args.run}` first")
     frame = frames[0] if args.frame is None else args.frame
-    cameras = None if args.no_cameras else _cameras(args.run)
+    rig_cameras = _cameras(args.run)
+    cameras = None if args.no_cameras else rig_cameras
     try:
+        view = frame_view_of_run(args.run, frame, scene_mesh(args.run, frame), rig_cameras)  # frames the people
         if args.screenshot is None and has_display():
-            if frame not in frames:
-                raise ViewerError(f"--frame {frame}: no scene mesh; frames: {frames[0]}..{frames[-1]}")
-            interactive(args.run, frames, frame, cameras)
+            interactive(args.run, frames, frame, cameras, view)
             return 0
         path = args.screenshot or args.run / "report" / f"view_{frame:06d}.png"
-        screenshot(frame_geometry(args.run, frame, cameras), path, (width, height))
+        screenshot(frame_geometry(args.run, frame, cameras), path, (width, height), view)
     except ViewerError as error:
         raise UserFacingError(str(error)) from error
     print(f"no display: rendered offscreen instead of a window -> {path}" if args.screenshot is None else f"wrote {path}")

@@ -1,0 +1,48 @@
+"""ProgressLog: a tqdm bar when stderr is a terminal, periodic log lines otherwise."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from calibration.progress import ProgressLog, progress_mode
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_mode_is_a_bar_on_a_terminal_and_log_lines_elsewhere():
+    assert progress_mode(Terminal()) == "bar"
+    assert progress_mode(io.StringIO()) == "log"
+    closed = io.StringIO()
+    closed.close()  # its isatty raises ValueError
+    assert progress_mode(closed) == "log"
+    assert progress_mode(object()) == "log"  # no isatty at all
+
+
+def test_log_mode_writes_lines_and_no_bar(caplog, capsys):
+    with caplog.at_level(logging.INFO, logger="capture.progress"):
+        progress = ProgressLog("fuse", 3, "person-frames", every=3600.0, mode="log")
+        for k in range(3):
+            progress.step(f"frame {k}")
+    lines = [r.getMessage() for r in caplog.records if r.name == "capture.progress"]
+    assert len(lines) == 1 and lines[0].startswith("fuse: 3/3 person-frames (frame 2)")  # throttled, the last logs
+    assert capsys.readouterr().err == ""
+
+
+def test_bar_mode_draws_on_stderr_and_logs_nothing(caplog, capsys):
+    with caplog.at_level(logging.INFO, logger="capture.progress"):
+        progress = ProgressLog("keypoints", 4, "images", mode="bar")
+        for k in range(3):
+            progress.step(f"cam0 frame {k}")
+        progress.close()  # ended below its total
+        progress.step("after close")  # ignored
+    err = capsys.readouterr().err
+    assert "keypoints:" in err and "3/4" in err and "cam0 frame 2" in err
+    assert not [r for r in caplog.records if r.name == "capture.progress"]
+    with pytest.raises(ValueError, match="'mode'"):
+        ProgressLog("x", 1, mode="fancy")
