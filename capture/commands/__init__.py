@@ -63,7 +63,7 @@ def select_frames(frames, available: Iterable[int], source: str) -> list[int]:
         return available
     if not available:
         raise UserFacingError(f"--frames: {source} has no frames")
-    wanted = frames.frames(available[-1] + 1)
+    wanted = frames.frames(max(available[-1], frames.start) + 1)  # an open range starting beyond the data: its start
     outside = [frame for frame in wanted if not available[0] <= frame <= available[-1]]
     if outside:
         raise UserFacingError(
