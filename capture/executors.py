@@ -7,11 +7,15 @@ or a Ray cluster. Every executor runs the same picklable task function, so the r
 
 Memory stays bounded: at most `2 * workers` tasks are in flight, and a task carries only its description (paths,
 frame, person id), never image data; each worker reads its own inputs from disk and writes its own outputs.
+
+Ctrl-C: pool workers ignore SIGINT (no traceback from each of them); the parent, interrupted, terminates them and
+re-raises KeyboardInterrupt, so a run stops at once instead of waiting for the tasks in flight.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, TypeVar
 
@@ -49,6 +53,11 @@ class InlineExecutor:
             yield task, outcome
 
 
+def _leave_interrupt_to_parent() -> None:
+    """Pool worker initializer: ignore SIGINT (the terminal sends Ctrl-C to every process of the job)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class LocalExecutor:
     """A pool of `workers` processes on this machine (spawned, so each worker starts clean)."""
 
@@ -61,21 +70,27 @@ class LocalExecutor:
 
         pending = iter(tasks)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_leave_interrupt_to_parent) as pool:
             running = {}
-            for task in pending:
-                running[pool.submit(function, task)] = task
-                if len(running) >= 2 * self.workers:
-                    break
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    task = running.pop(future)
-                    error = future.exception()
-                    yield task, error if error is not None else future.result()
-                    for next_task in pending:  # refill one slot
-                        running[pool.submit(function, next_task)] = next_task
+            try:
+                for task in pending:
+                    running[pool.submit(function, task)] = task
+                    if len(running) >= 2 * self.workers:
                         break
+                while running:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        task = running.pop(future)
+                        error = future.exception()
+                        yield task, error if error is not None else future.result()
+                        for next_task in pending:  # refill one slot
+                            running[pool.submit(function, next_task)] = next_task
+                            break
+            except BaseException:  # Ctrl-C, or the caller stopped early: the tasks in flight are not wanted
+                for process in list((pool._processes or {}).values()):  # no public way to stop running tasks (< 3.14)
+                    process.terminate()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
 
 class RayExecutor:

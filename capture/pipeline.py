@@ -18,7 +18,10 @@ Resume: every stage skips work whose output exists unless `force`; every file is
 rename), so a killed run leaves finished files or none. Before a stage runs, its existing outputs are checked
 (readable PLY / PNG / JSON); an unreadable one is renamed to `<name>.corrupt` and redone. A run folder made with
 other settings (method, model, resolution, fusion, body fit) is refused unless `force`, so results of different
-settings never mix. A failing person-frame does not stop the others; the stage then fails naming them.
+settings never mix, and so is a run folder made from another capture (capture.run_inputs: the rig's cameras and the
+input files' sizes and times, named when they differ). One process at a time writes into a run folder
+(capture.run_lock). Ctrl-C records the run as `interrupted` and raises RunInterrupted (finished work is kept).
+A failing person-frame does not stop the others; the stage then fails naming them.
 Any error inside a stage becomes one PipelineError naming the stage (`stage segment failed: <file>: ...`, or
 `stage fusion crashed: <Type>: ...` for an unexpected exception), recorded in run.json; no deep traceback.
 """
@@ -40,6 +43,7 @@ import numpy as np
 from calibration.atomic import atomic_write_text
 from calibration.progress import ProgressLog
 from calibration.rig import FrameRange, Rig
+from capture.run_inputs import input_differences, input_fingerprint
 from capture.person_frame import (
     METHODS,
     PersonFrameResult,
@@ -60,6 +64,10 @@ RUN_FORMAT = "multicap.run"
 
 class PipelineError(ValueError):
     """A run that cannot go on; the message names the file, field or flag and what to do."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: run.json says `interrupted`; the message says where the finished work is kept."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,17 @@ def resolve_model(model: str) -> Path:
     return path
 
 
+def check_checkpoint(path: Path, model: str) -> None:
+    """Read the network checkpoint once before any work: PipelineError naming --model when it is unreadable, not a
+    checkpoint, or a file that would run code when loaded (implicit.training.read_checkpoint refuses those)."""
+    from implicit.training import CheckpointError, read_checkpoint
+
+    try:
+        read_checkpoint(path, for_training=False)
+    except CheckpointError as error:
+        raise PipelineError(f"--model {model}: {error}") from None
+
+
 def choose_method(config: ReconstructConfig) -> tuple[str, Path | None, str]:
     """(method, checkpoint or None, note for the user) from --method and --model."""
     if config.method is not None and config.method not in METHODS:
@@ -189,6 +208,11 @@ def _settings(config: ReconstructConfig, method: str, model_path: Path | None) -
         "fusion": config.fusion, "fit_iterations": config.fit_iterations,
         "neighbour_margin_m": config.neighbour_margin_m if method == "network" else None,
     }  # fmt: skip
+
+
+def _now() -> str:
+    """The current UTC time as ISO 8601 to the second (run.json's times)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _versions() -> dict:
@@ -216,9 +240,15 @@ def _versions() -> dict:
 class RunRecord:
     """RUN/run.json: written at the start, after every stage and at the end (atomically)."""
 
-    def __init__(self, run_dir: Path, config: ReconstructConfig, settings: dict, versions: dict) -> None:
+    def __init__(self, run_dir: Path, config: ReconstructConfig, settings: dict, versions: dict, inputs: dict) -> None:
         self.path = run_dir / "run.json"
         previous = self.read(self.path)
+        differences = input_differences(previous["inputs"], inputs) if previous and "inputs" in previous else []
+        if differences and not config.force:
+            raise PipelineError(
+                f"{run_dir}: this run folder was made from other input: " + "; ".join(differences)
+                + "; choose another --out for this capture, or pass --force to redo every stage from the current input"
+            )  # fmt: skip
         if previous and previous.get("settings") != settings and not config.force:
             changed = {k: (previous.get("settings", {}).get(k), v) for k, v in settings.items()
                        if previous.get("settings", {}).get(k) != v}  # fmt: skip
@@ -232,10 +262,11 @@ class RunRecord:
             history.append({key: previous.get(key) for key in ("started", "finished", "status", "stages")})
         self.document = {
             "format": RUN_FORMAT, "version": 1, "status": "running",
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "finished": None,
+            "started": _now(), "finished": None,
             "settings": settings,
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
             "versions": versions, "stages": {}, "frames": [], "people": [], "outputs": {}, "history": history,
+            "inputs": inputs,
         }  # fmt: skip
         self.write()
 
@@ -299,7 +330,7 @@ def quarantine_unreadable(paths: list[Path]) -> list[Path]:
 
 def remove_stale_temporaries(run_dir: Path) -> int:
     """Delete the temp files (`.<name>.<random>.tmp`, calibration.atomic) a killed run left; returns how many.
-    One run at a time per run folder: a second process writing into the same folder is not supported."""
+    Call it only while holding the folder's run lock (capture.run_lock), so no live writer's files are removed."""
     stale = [path for path in run_dir.rglob(".*.tmp") if path.is_file()]
     for path in stale:
         path.unlink()
@@ -578,8 +609,12 @@ def reconstruct(
     config: ReconstructConfig,
     task_function: Callable[[PersonFrameTask], PersonFrameResult] = reconstruct_person_frame,
 ) -> RunResult:
-    """Run (or resume) every stage; see the module docstring. Raises PipelineError naming what failed."""
+    """Run (or resume) every stage; see the module docstring. Raises PipelineError naming what failed (before any
+    work for a bad flag, rig, checkpoint, --out, another capture's run folder or a folder another run holds) and
+    RunInterrupted after Ctrl-C."""
     from calibration.rig_file import load_rig
+    from capture.cli import UserFacingError, check_output_folder
+    from capture.run_lock import RunLockedError, run_lock
 
     if config.resolution < 8:
         raise PipelineError(f"--resolution: expected >= 8 grid samples, got {config.resolution}")
@@ -588,13 +623,31 @@ def reconstruct(
 
         if not torch.cuda.is_available():
             raise PipelineError("--device cuda: no CUDA device is available; use --device cpu")
+    try:
+        check_output_folder(config.out)
+    except UserFacingError as error:
+        raise PipelineError(str(error)) from None
     rig = load_rig(config.rig)
     method, model_path, note = choose_method(config)
+    if model_path is not None:
+        check_checkpoint(model_path, config.model)
     logger.info("reconstruct: %s", note)
     config.out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(config.out)
-    run = RunRecord(config.out, config, _settings(config, method, model_path), _versions())
-    result = RunResult(config.out, [], [], method, note, {})
+    try:
+        with run_lock(config.out, "capture reconstruct"):
+            remove_stale_temporaries(config.out)
+            inputs = input_fingerprint(rig)
+            run = RunRecord(config.out, config, _settings(config, method, model_path), _versions(), inputs)
+            result = RunResult(config.out, [], [], method, note, {})
+            return _run_stages(rig, config, run, result, model_path, task_function)
+    except RunLockedError as error:
+        raise PipelineError(str(error)) from None
+
+
+def _run_stages(rig: Rig, config: ReconstructConfig, run: RunRecord, result: RunResult, model_path: Path | None,
+                task_function: Callable[[PersonFrameTask], PersonFrameResult]) -> RunResult:  # fmt: skip
+    """Every stage in order, recorded in `run` and `result`; see reconstruct."""
+    method = result.method
 
     def finish(name: str, record: StageRecord) -> None:
         result.stages[name] = record
@@ -602,7 +655,7 @@ def reconstruct(
         logger.info("stage %s: %s in %.1f s (%d done, %d skipped)%s", name, record.status, record.seconds,
                     record.done, record.skipped, f"; {record.note}" if record.note else "")  # fmt: skip
         if record.status == "failed":
-            run.update(status="failed", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            run.update(status="failed", finished=_now())
             raise PipelineError(f"stage {name} failed: {record.note}; finished work is kept in {config.out}, "
                                 "rerun the same command to resume")  # fmt: skip
 
@@ -610,12 +663,16 @@ def reconstruct(
         """Run, time and record one stage; any error becomes a PipelineError naming the stage (no deep traceback)."""
         try:
             record, extra = _timed(work)
+        except KeyboardInterrupt:
+            result.stages[name] = StageRecord("interrupted", note="interrupted (Ctrl-C)")
+            run.stage(name, result.stages[name])
+            raise
         except Exception as error:
             logger.debug("stage %s failed", name, exc_info=True)
             message = stage_error_message(name, error, config.out)
             result.stages[name] = StageRecord("failed", note=message)
             run.stage(name, result.stages[name])
-            run.update(status="failed", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            run.update(status="failed", finished=_now())
             raise PipelineError(message) from error
         finish(name, record)
         return extra
@@ -644,11 +701,15 @@ def reconstruct(
         from capture.report import write_report
 
         result.report = stage("report", lambda: write_report(rig, config, people, run.document))
+    except KeyboardInterrupt:
+        run.update(status="interrupted", finished=_now())
+        raise RunInterrupted(f"finished work is kept in {config.out} (run.json says interrupted); rerun the same "
+                             "command to resume") from None  # fmt: skip
     except Exception:
         if run.document["status"] == "running":
-            run.update(status="failed", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            run.update(status="failed", finished=_now())
         raise
-    run.update(status="finished", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    run.update(status="finished", finished=_now(),
                outputs={"meshes": "meshes/", "fused": "fused/" if config.fusion else None, "scene": "scene/",
                         "report": "report/index.html"})  # fmt: skip
     return result

@@ -68,6 +68,7 @@ def command_line(args: argparse.Namespace) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     from capture.cli import UserFacingError, check_output_folder
     from implicit.reconstruct import ReconstructionConfig
+    from implicit.training import CheckpointError
     from multihuman_eval.benchmark import BenchmarkError, discover_scenes, prepare_multihuman
     from multihuman_eval.methods import MethodConfig, MethodError, build_methods
     from multihuman_eval.metrics import SurfaceMetricsConfig
@@ -87,7 +88,7 @@ def run_eval(args: argparse.Namespace) -> int:
         methods = build_methods(args.methods, config)
         results = run_benchmark(scenes, methods, args.out, config.describe(),
                                 SurfaceMetricsConfig(samples_per_mesh=args.samples), args.force, args.body_runs)  # fmt: skip
-    except (BenchmarkError, MethodError) as error:
+    except (BenchmarkError, MethodError, CheckpointError) as error:
         raise UserFacingError(str(error)) from None
     written = write_report(results, args.out, scenes, args.worst, command_line(args))
     print(markdown_table(category_table(results)))
