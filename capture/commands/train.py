@@ -96,6 +96,9 @@ def run_train(args: argparse.Namespace) -> int:
                            validate=validate)  # fmt: skip
     except (CheckpointError, RunLockedError) as error:
         raise UserFacingError(str(error)) from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"the checkpoints written so far are kept in {args.out}; continue with the same "
+                                "command and --resume") from None  # fmt: skip
     last = result.history[-1] if result.history else {}
     validated = next((entry for entry in reversed(result.history) if "val_iou" in entry), None)
     scores = f"; validation IoU {validated['val_iou']:.3f}, Chamfer {validated['val_chamfer_cm']:.2f} cm" if validated else ""

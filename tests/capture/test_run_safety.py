@@ -237,6 +237,19 @@ def test_ctrl_c_in_any_command_exits_130_with_one_line(tmp_path, capsys, monkeyp
     assert capsys.readouterr().err == f"capture {command}: interrupted\n"
 
 
+def test_ctrl_c_during_training_says_how_to_resume_and_releases_the_folder(tmp_path, capsys, monkeypatch):
+    import implicit.training
+
+    def pressed_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(implicit.training, "train", pressed_ctrl_c)
+    assert main(["train", "--capsule-scene", "--config", "tiny", "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err == (f"capture train: interrupted; the checkpoints written so far are kept in "
+                                       f"{tmp_path / 'out'}; continue with the same command and --resume\n")  # fmt: skip
+    assert not (tmp_path / "out" / LOCK_NAME).exists()
+
+
 def test_no_command_prints_the_help_and_fails(capsys):
     assert main([]) == 2
     err = capsys.readouterr().err
