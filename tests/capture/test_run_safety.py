@@ -119,6 +119,14 @@ def test_the_same_capture_resumes_and_added_files_may_join(private_capture, run_
     assert not (run_copy / LOCK_NAME).exists()
 
 
+def test_a_run_from_before_fingerprints_resumes_and_gets_one(private_capture, run_copy):
+    record = json.loads((run_copy / "run.json").read_text())
+    del record["inputs"]
+    (run_copy / "run.json").write_text(json.dumps(record))
+    assert main(reconstruct_cli(private_capture, run_copy)) == 0
+    assert "images/cam01/000001.png" in json.loads((run_copy / "run.json").read_text())["inputs"]["files"]
+
+
 def test_force_accepts_other_input_and_records_it(private_capture, run_copy):
     from capture.run_inputs import input_fingerprint
 
