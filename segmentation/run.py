@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from calibration.atomic import atomic_write_text, write_png
+from calibration.progress import ProgressLog
 from calibration.rig import FrameRange, Rig
 from render import Mesh
 from segmentation.errors import SegmentationError
@@ -179,13 +180,15 @@ def segment_run(
     out = run_dir / "masks"
     models: dict = {}
     done, skipped, overlays, seconds = [], [], [], 0.0
-    for count, frame in enumerate(todo, 1):
+    progress = ProgressLog("segment", len(todo), "frames")
+    for frame in todo:
         finished = not force and _frame_finished(rig, out, frame)
         overlay_paths = [run_dir / "report" / "segmentation" / f"{c.name}_{frame:06d}.png" for c in rig]
         draw = frame == overlay_frame and (force or not all(path.is_file() for path in overlay_paths))
         if finished:
             skipped.append(frame)
             if not draw:
+                progress.step(f"frame {frame}, done before")
                 continue
         start = time.perf_counter()
         ids, meshes = read_frame_bodies(run_dir, frame, models)
@@ -200,13 +203,12 @@ def segment_run(
                 write_label_map(label_path(out / camera.name, frame), index_to_label(result.index[v], ids))
             done.append(frame)
             seconds += time.perf_counter() - start
-            logger.info("segment: frame %d (%d/%d), %d people, %.2f s", frame, count, len(todo), len(ids),
-                        time.perf_counter() - start)  # fmt: skip
         if draw:
             for v, path in enumerate(overlay_paths):
                 overlay = draw_overlay(images[v] if images else None, result.index[v], result.occluded[:, v], ids)
                 write_png(path, cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
                 overlays.append(path)
+        progress.step(f"frame {frame}, {len(ids)} people")
     per_frame = seconds / max(len(done), 1)
     _write_record(out / "segmentation.json", source, background, chroma, config, done, per_frame)
     return RunSummary(source=source, done=done, skipped=skipped, seconds_per_frame=per_frame, overlays=overlays)

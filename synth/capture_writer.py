@@ -23,7 +23,6 @@ position 0, 0) outside the image or for BODY_25 joints the body model lacks.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +30,12 @@ import numpy as np
 from body.detection.openpose_json import people_to_openpose
 from body.detection.people import PersonKeypoints
 from calibration.atomic import atomic_path, atomic_write_text, write_png
+from calibration.progress import ProgressLog
 from calibration.rig import CaptureLayout, FrameRange, Rig
 from calibration.rig_file import save_rig
 from render import RenderOutput, RenderSettings, render, save_mesh
 from synth.scene import Scene
 
-logger = logging.getLogger(__name__)
 
 OBJECT_LABEL = 255
 """Value of object pixels in masks/ label maps."""
@@ -111,6 +110,7 @@ def write_capture(scene: Scene, out: str | Path) -> Path:
     for k, obj in enumerate(scene.objects):
         save_mesh(out / "gt" / "objects" / f"object_{k}.ply", obj.mesh)
     scene.body.save_params(out / "gt" / "body_params.json", motion.params)
+    progress = ProgressLog("synth", motion.num_frames, "frames")
     for frame in range(motion.num_frames):
         name = frame_name(frame)
         people, object_meshes = scene.frame_meshes(frame, output)
@@ -129,7 +129,7 @@ def write_capture(scene: Scene, out: str | Path) -> Path:
         else:  # nobody and nothing in the scene this frame
             rendered = _empty_render(rig)
         _write_views(out, rig, frame, rendered, labels, instances, people_kp, available)
-        logger.info("synth: frame %d/%d written", frame + 1, motion.num_frames)
+        progress.step(f"frame {frame}")
     atomic_write_text(out / "gt" / "scene.json", json.dumps(scene_description(scene), indent=1))
     layout = CaptureLayout(images=out / "images", masks=out / "masks", keypoints=out / "keypoints",
                            keypoint_format="openpose", frames=FrameRange(0, motion.num_frames), fps=motion.fps)  # fmt: skip
