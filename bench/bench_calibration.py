@@ -1,13 +1,19 @@
-"""Benchmark of board calibration: a rendered 6-camera ring rig (accuracy against the truth, timings) and the real
-Pose2Sim checkerboard photos (intrinsics against that folder's reference solve). Writes `## Calibration` in
-docs/BENCHMARKS.md.
+"""Benchmark of board calibration: a rendered 6-camera ring rig (accuracy against the truth, timings), the real
+Pose2Sim checkerboard photos (intrinsics against that folder's reference solve), and real 4-webcam recordings of
+an inverted ChArUco board from caliscope's test sessions (the whole rig against caliscope's own solve). Writes
+`## Calibration` in docs/BENCHMARKS.md.
 
-    .venv/bin/python bench/bench_calibration.py
+    .venv/bin/python bench/bench_calibration.py [--caliscope DIR]
+
+DIR holds caliscope's tests/sessions/<session>/ folders (camera_array.toml, calibration/extrinsic/cam_N.mp4),
+extracted from the mprib/caliscope repository outside this one; without it that part is left out.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
+import itertools
 import sys
 import time
 import tomllib
@@ -23,11 +29,15 @@ from bench.benchmarks_doc import write_section  # noqa: E402
 from board_scene import make_board_capture  # noqa: E402
 
 from calibration.board import detect_board, parse_board  # noqa: E402
+from calibration.board_inputs import detect_sources, find_videos  # noqa: E402
+from calibration.formats import import_rig  # noqa: E402
 from calibration.intrinsics import calibrate_intrinsics  # noqa: E402
 from calibration.rig_calibration import CalibrationOptions, calibrate_rig  # noqa: E402
 
 POSE2SIM = ROOT / ".." / "shared" / "data" / "pose2sim_demo" / "calibration"
-MACHINE, DATE = "2-core CPU, no GPU", "2026-11-21"
+MACHINE, DATE = "2-core CPU, no GPU", time.strftime("%Y-%m-%d")
+CALISCOPE_BOARD = "charuco:4x5:0.054:0.0405:DICT_4X4_1000"
+CALISCOPE_SESSIONS = ("4_cam_recording", "charuco_calibration")
 
 
 def synthetic(board_text: str, cameras: int, poses: int, size: tuple[int, int]) -> list[str]:
@@ -74,11 +84,101 @@ def pose2sim() -> list[str]:
     return rows
 
 
+def _angle_deg(R: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0))))
+
+
+def compare_rigs(estimate, reference) -> tuple[dict, dict]:
+    """Per camera pair (relative rotation error in degrees, baseline ratio) and per camera (fx, fy error in %,
+    principal point error in % of the image width / height) of `estimate` against `reference` (same names)."""
+    pairs = {}
+    for a, b in itertools.combinations(reference.names, 2):
+        relative_est = estimate[b].R @ estimate[a].R.T
+        relative_ref = reference[b].R @ reference[a].R.T
+        baseline = np.linalg.norm(estimate[a].center - estimate[b].center)
+        pairs[(a, b)] = (
+            _angle_deg(relative_est @ relative_ref.T),
+            baseline / np.linalg.norm(reference[a].center - reference[b].center),
+        )
+    cameras = {}
+    for name in reference.names:
+        E, R = estimate[name], reference[name]
+        focal = 100 * (np.diag(E.K)[:2] / np.diag(R.K)[:2] - 1)
+        centre = 100 * (E.K[:2, 2] - R.K[:2, 2]) / np.array([E.width, E.height])
+        cameras[name] = (*focal, *centre)
+    return pairs, cameras
+
+
+def caliscope(folder: Path) -> list[str]:
+    """The caliscope sessions' videos through detection and calibrate_rig in each intrinsics mode, against
+    caliscope's camera_array.toml."""
+    board = parse_board(CALISCOPE_BOARD)
+    summary, details = [], []
+    for session in CALISCOPE_SESSIONS:
+        videos = folder / session / "calibration" / "extrinsic"
+        if not videos.is_dir():
+            continue
+        reference = import_rig("caliscope", [folder / session / "camera_array.toml"])
+        start = time.perf_counter()
+        detections, searched = detect_sources(find_videos(videos, every=1, max_frames=1000), board)
+        detected = time.perf_counter() - start
+        found = ", ".join(
+            f"{c} {len(d)}/{searched[c]}" + (f" ({sum(x.mirrored for x in d.values())} mirrored)" if any(x.mirrored for x in d.values()) else "")
+            for c, d in detections.items()
+        )  # fmt: skip
+        summary.append(f"| {session} | board found (all inverted): {found}; detection {detected:.1f} s | | | | | | |")
+        for mode in ("prior", "free", "fixed"):
+            start = time.perf_counter()
+            result = calibrate_rig(detections, board, CalibrationOptions(intrinsics=mode))
+            solved = time.perf_counter() - start
+            pairs, cameras = compare_rigs(result.rig, reference)
+            rotation = max(r for r, _ in pairs.values())
+            baseline = max(abs(b - 1) for _, b in pairs.values())
+            focal = max(max(abs(v[0]), abs(v[1])) for v in cameras.values())
+            centre = max(max(abs(v[2]), abs(v[3])) for v in cameras.values())
+            warned = sum(len(r.warnings) for r in result.reports)
+            label = {"prior": "prior (default)", "free": "free (--free-intrinsics)", "fixed": "fixed (--fixed-intrinsics)"}[mode]
+            summary.append(
+                f"| {session} | {label} | {rotation:.2f} | {100 * baseline:.1f} | {focal:.1f} | {centre:.1f} | "
+                f"{np.mean([r.rms_after for r in result.reports]):.2f} | {solved:.1f} s, {warned} warnings |"
+            )
+            if mode == "prior":
+                details += [f"| {session} | {a}-{b} | {r:.2f} | {v:.3f} |" for (a, b), (r, v) in pairs.items()]
+                details += [
+                    f"| {session} | {name} | fx {v[0]:+.1f}%, fy {v[1]:+.1f}% | cx {v[2]:+.1f}%, cy {v[3]:+.1f}% |"
+                    for name, v in cameras.items()
+                ]
+    if not summary:
+        return []
+    return [
+        "",
+        "Real: caliscope's test sessions (mprib/caliscope tests/sessions, 4 webcams at 1280 x 720, a 4 x 5 ChArUco",
+        f"board, DICT_4X4_1000, 54 mm squares, printed inverted in a glass frame), `--board {CALISCOPE_BOARD}`, every",
+        "frame, default options but the intrinsics mode, against caliscope's own solve (`camera_array.toml`, whose",
+        "intrinsics came from separate intrinsic recordings with k3 free). Maxima over the camera pairs / cameras.",
+        "Command: `.venv/bin/python bench/bench_calibration.py --caliscope DIR`.",
+        "",
+        "| session | intrinsics | max rotation error (deg) | max baseline error (%) | max focal error (%) "
+        "| max principal point error (% of image) | mean RMS after BA (px) | solve |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *summary,
+        "",
+        "Per pair and per camera, default options (intrinsics prior):",
+        "",
+        "| session | pair / camera | relative rotation error (deg) / focal | baseline ratio / principal point |",
+        "| --- | --- | --- | --- |",
+        *details,
+    ]
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--caliscope", type=Path, help="folder with caliscope's test sessions (see the docstring)")
+    args = parser.parse_args()
     lines = [
         "## Calibration",
         "",
-        f"Command: `.venv/bin/python bench/bench_calibration.py`; machine: {MACHINE}; date: {DATE}.",
+        f"Command: `.venv/bin/python bench/bench_calibration.py --caliscope DIR`; machine: {MACHINE}; date: {DATE}.",
         "",
         "Synthetic: a jittered ring rig (60 degree lenses, k1 = -0.12, k2 = 0.05, small p1/p2) filming a board held at",
         "random poses, rendered with `render` (3x3 supersampled, blur 0.6 px, noise 1 grey level); world = camera",
@@ -101,6 +201,8 @@ def main() -> None:
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         lines += pose2sim()
+    if args.caliscope is not None:
+        lines += caliscope(args.caliscope)
     section = "\n".join(lines) + "\n"
     print(section)
     write_section(lines[0], section)
