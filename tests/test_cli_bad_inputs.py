@@ -113,6 +113,9 @@ CASES = [
     Case("reconstruct --frames 0:2:0", lambda rig, run, tmp: ["reconstruct", "--rig", rig, "--out", tmp / "rec",
                                                               "--frames", "0:2:0"],
          r"capture reconstruct: error: --frames: expected STEP >= 1, got '0:2:0'"),
+    Case("reconstruct --frames -5:2", lambda rig, run, tmp: ["reconstruct", "--rig", rig, "--out", tmp / "rec",
+                                                             "--frames", "-5:2"],
+         r"capture reconstruct: error: --frames: expected START >= 0"),
 ]  # fmt: skip
 
 

@@ -44,10 +44,15 @@ def frame_range_argument(text: str):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def add_frames_argument(parser, help: str) -> None:
-    """--frames START:STOP[:STEP] (FrameRange or None); a leading minus ('-5:2') reaches the parser as a value,
-    which refuses it by name instead of argparse's 'expected one argument'."""
+def accept_frame_ranges(parser) -> None:
+    """Let `parser` take '-5:2' as an option's value (argparse would read an unknown option and say 'expected one
+    argument'), so the frame parser can refuse it by name."""
     parser._negative_number_matcher = _NUMBER_OR_FRAME_RANGE
+
+
+def add_frames_argument(parser, help: str) -> None:
+    """--frames START:STOP[:STEP] (FrameRange or None), checked by parse_frame_range (a leading minus included)."""
+    accept_frame_ranges(parser)
     parser.add_argument("--frames", type=frame_range_argument, default=None, metavar="START:STOP[:STEP]", help=help)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from capture.commands import add_neighbour_margin_argument, neighbour_margin_setting
+from capture.commands import accept_frame_ranges, add_neighbour_margin_argument, neighbour_margin_setting
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rig", required=True, type=Path, help="rig.yaml of the capture (with a capture: section)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: <capture folder>/run)")
     parser.add_argument("--frames", default=None, help="START:STOP[:STEP] (default: the rig's frame range)")
+    accept_frame_ranges(parser)
     parser.add_argument("--people", default=None, help="comma-separated track ids to reconstruct (default: everyone)")
     parser.add_argument("--resolution", type=int, default=256, help="grid samples along a person's longest side (default: 256)")
     parser.add_argument("--model", default="small", help="network weights: small, full or a checkpoint path (default: small)")
