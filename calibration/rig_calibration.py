@@ -17,7 +17,7 @@ from calibration.bundle_adjustment import Observations, bundle_adjust
 from calibration.camera import Camera
 from calibration.errors import RigError
 from calibration.extrinsics import initial_rig, invert
-from calibration.intrinsics import calibrate_intrinsics
+from calibration.intrinsics import Intrinsics, calibrate_intrinsics
 from calibration.plausibility import (
     check_coverage,
     check_intrinsics,
@@ -107,12 +107,15 @@ def calibrate_rig(
     board: Board,
     options: CalibrationOptions = CalibrationOptions(),
     searched: dict[str, int] | None = None,
+    known: Rig | None = None,
 ) -> RigCalibration:
     """Calibrate every camera of `detections` (camera -> frame key -> detection) and their relative poses.
 
     Frames of different cameras with the same key are taken to be the same moment. `searched` (camera -> images
-    looked at) only feeds the report. Raises RigError (naming the camera) when a camera has too few views or
-    shares no board view with the others.
+    looked at) only feeds the report. `known`: cameras whose intrinsics (K, dist) are already known, e.g. from
+    dedicated intrinsic recordings; they are kept fixed, and the other cameras are calibrated from their views.
+    Raises RigError (naming the camera) when a camera has too few views, shares no board view with the others, or
+    has another image size than its known intrinsics.
     """
     cameras = sorted(detections)
     if not cameras:
@@ -123,6 +126,9 @@ def calibrate_rig(
     intrinsics = {}
     for camera in cameras:
         found = list(detections[camera].values())
+        if known is not None and camera in known.names:
+            intrinsics[camera] = _known_intrinsics(known[camera], found[0].image_size, known.source)
+            continue
         intrinsics[camera] = calibrate_intrinsics(
             found, board, camera, max_views=options.max_views, fix_k3=options.fix_k3
         )
@@ -166,7 +172,9 @@ def calibrate_rig(
             reference=camera_index[reference],
             refine_intrinsics=True,
             fix_k3=options.fix_k3,
-            intrinsic_std=np.stack([intrinsics[c].std for c in cameras]) if prior else None,
+            # std 0 holds a term (known intrinsics), inf frees it (no prior)
+            intrinsic_std=np.stack([intrinsics[c].std if prior or not intrinsics[c].used else np.full(9, np.inf)
+                                    for c in cameras]),  # fmt: skip
             noise_px=result.rms_after,
         )
         result = dataclasses.replace(result, rms_before=rms_before)
@@ -185,7 +193,7 @@ def calibrate_rig(
         own = intrinsics[camera]
         warnings[camera] = tuple(
             check_intrinsics(result.K[c], result.dist[c], own.image_size)
-            + check_coverage(covered[camera])
+            + (check_coverage(covered[camera]) if own.used else [])  # known intrinsics need no coverage
             + check_refinement(own.K, result.K[c], own.image_size)
             + ([outliers[camera]] if camera in outliers else [])
         )
@@ -209,6 +217,19 @@ def calibrate_rig(
     )
     board_poses = {key: T_world_rig @ result.board_poses[pose_index[key]] for key in keys}
     return RigCalibration(Rig(tuple(rig_cameras)), reports, board_poses, world, start.tree)
+
+
+def _known_intrinsics(camera: Camera, image_size: tuple[int, int], source) -> Intrinsics:
+    """Intrinsics given by a rig file (no views used; std 0 keeps them fixed in the bundle adjustment)."""
+    if (camera.width, camera.height) != tuple(image_size):
+        raise RigError(
+            f"the known intrinsics are for {camera.width}x{camera.height} images, the camera's images are "
+            f"{image_size[0]}x{image_size[1]}",
+            file=source,
+            camera=camera.name,
+            field="width/height",
+        )
+    return Intrinsics(camera.K, camera.dist, float("nan"), (), np.zeros(0), (), 0, tuple(image_size), np.zeros(9))
 
 
 def _orthonormal(R: np.ndarray) -> np.ndarray:
@@ -251,8 +272,10 @@ def format_report(result: RigCalibration) -> str:
     lines = [header]
     for report, camera in zip(result.reports, result.rig):
         lines.append(
-            f"{report.name:<12} {f'{report.found}/{report.searched}':>12} {report.intrinsic_views:>11} "
-            f"{report.intrinsic_rms:>8.3f}  {report.rig_views:>9} {report.rms_before:>12.3f}  {report.rms_after:>11.3f}  "
+            f"{report.name:<12} {f'{report.found}/{report.searched}':>12} "
+            + (f"{report.intrinsic_views:>11} {report.intrinsic_rms:>8.3f}  " if report.intrinsic_views else
+               f"{'given':>11} {'-':>8}  ")  # fmt: skip
+            + f"{report.rig_views:>9} {report.rms_before:>12.3f}  {report.rms_after:>11.3f}  "
             f"{camera.K[0, 0]:>9.1f} {camera.K[1, 1]:>9.1f} {camera.K[0, 2]:>7.1f} {camera.K[1, 2]:>7.1f} "
             f"{100 * report.coverage:>6.0f}%"
         )

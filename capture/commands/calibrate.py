@@ -55,6 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="refine intrinsics without pulling them toward each camera's own solve (default: pulled as far as its "
         "views constrained them; free only suits views that fill every image)",
     )
+    parser.add_argument(
+        "--intrinsics",
+        type=Path,
+        default=None,
+        metavar="RIG",
+        help="rig.yaml whose cameras' intrinsics are known (e.g. from dedicated intrinsic recordings; other formats: "
+        "capture rig import first): those cameras keep them, fixed; the others are calibrated from their views",
+    )
     parser.add_argument("--k3", action="store_true", help="also estimate the k3 distortion term (wide-angle lenses)")
     parser.add_argument("--force", action="store_true", help="detect the board again even if saved detections match")
     parser.set_defaults(func=run_calibrate)
@@ -66,7 +74,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from calibration.board_cache import load_detections, save_detections
     from calibration.board_inputs import describe_polarity, detect_sources, find_image_sets, find_videos
     from calibration.rig_calibration import CalibrationOptions, calibrate_rig, format_report
-    from calibration.rig_file import save_rig
+    from calibration.errors import RigError
+    from calibration.rig_file import load_rig, save_rig
     from calibration.rig_summary import draw_top_view, summarize_rig
 
     board = parse_board(args.board)
@@ -103,8 +112,24 @@ def run_calibrate(args: argparse.Namespace) -> int:
         intrinsics="fixed" if args.fixed_intrinsics else "free" if args.free_intrinsics else "prior",
         fix_k3=not args.k3,
     )
+    known = None
+    if args.intrinsics is not None:
+        known = load_rig(args.intrinsics, check_paths=False)
+        given = [name for name in detections if name in known.names]
+        missing = [name for name in detections if name not in known.names]
+        if not given:
+            raise RigError(
+                f"expected cameras named like the calibration's ({', '.join(detections)}), found only "
+                f"{', '.join(known.names)}",
+                file=args.intrinsics,
+                field="cameras",
+            )
+        print(
+            f"intrinsics of {', '.join(given)} from {args.intrinsics} (kept fixed)"
+            + (f"; calibrated from their views: {', '.join(missing)}" if missing else "")
+        )
     print("calibrating: intrinsics per camera, pose graph, bundle adjustment ...")
-    result = calibrate_rig(detections, board, options, searched)
+    result = calibrate_rig(detections, board, options, searched, known)
     print(format_report(result))
     rms = ", ".join(f"{r.name} {r.rms_after:.3f}" for r in result.reports)
     save_rig(result.rig, args.out, header=f"calibrated with {board.describe()}\nRMS reprojection error (px): {rms}\n{result.world}")

@@ -18,6 +18,7 @@ from calibration.errors import RigError
 from calibration.extrinsics import initial_rig
 from calibration.intrinsics import calibrate_intrinsics
 from calibration.rig_calibration import CalibrationOptions, calibrate_rig, format_report
+from calibration.rig import Rig
 from calibration.rig_file import load_rig
 
 BOARD = "checkerboard:9x6:0.08"
@@ -199,3 +200,18 @@ def test_pose2sim_checkerboard_intrinsics_match_reference():
             assert result.dropped_corners >= 1
             everything = calibrate_intrinsics(found, board, camera, outlier_factor=1e9)
             assert np.diag(everything.K)[:2] == pytest.approx(np.diag(K_ref)[:2], rel=0.001)
+
+
+def test_known_intrinsics_are_kept_and_checked(capture, detections):
+    """Cameras with known intrinsics keep them (to float round-off); the others are calibrated from their views."""
+    board = parse_board(BOARD)
+    known = capture.rig.subset(["cam00", "cam01"])
+    result = calibrate_rig(detections, board, CalibrationOptions(reference="cam00"), known=known)
+    for name in ("cam00", "cam01"):
+        assert np.allclose(result.rig[name].K, known[name].K, rtol=0, atol=1e-6)
+        assert np.allclose(result.rig[name].dist, known[name].dist, rtol=0, atol=1e-9)
+    assert np.diag(result.rig["cam02"].K)[:2] == pytest.approx(np.diag(capture.rig["cam02"].K)[:2], rel=0.005)
+    assert format_report(result).splitlines()[1].split()[2] == "given"  # cam00's row
+    small = Rig(tuple(type(c)(c.name, c.width // 2, c.height // 2, c.K, c.dist, c.R, c.t) for c in known))
+    with pytest.raises(RigError, match=r"camera 'cam00': field 'width/height': the known intrinsics are for 320x240"):
+        calibrate_rig(detections, board, CalibrationOptions(reference="cam00"), known=small)
