@@ -53,8 +53,9 @@ class MethodConfig:
     """Torch device of the network."""
 
     def describe(self) -> dict:
-        """JSON-ready settings that change the numbers (a cached result with other settings is recomputed)."""
-        return self.reconstruction.describe()
+        """JSON-ready settings that change the numbers (a cached result with other settings is recomputed); the
+        network's level is the method's (`ours:coarse_only`), not a setting."""
+        return {k: v for k, v in self.reconstruction.describe().items() if k != "fine"}
 
 
 def person_views(scene: SceneData, person_id: int) -> PersonViews:
