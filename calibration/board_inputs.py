@@ -214,5 +214,7 @@ def describe_polarity(found: dict[str, Detection]) -> str:
     ", seen mirrored (from behind) in N of M" when some detections were mirrored."""
     inverted = sum(d.inverted for d in found.values())
     mirrored = sum(d.mirrored for d in found.values())
-    text = {0: "black on white", len(found): "inverted (white on black)"}.get(inverted, f"{inverted} of {len(found)} inverted")
+    text = {0: "black on white", len(found): "inverted (white on black)"}.get(
+        inverted, f"{inverted} of {len(found)} inverted"
+    )
     return text + (f", seen mirrored (from behind) in {mirrored} of {len(found)}" if mirrored else "")

@@ -11,7 +11,6 @@ Cameras are named `cam_<id>` (the table key), in id order; the world is kept as 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from calibration.errors import RigError

@@ -38,19 +38,16 @@ def _charuco_photo(inverted: bool, mirrored: bool = False) -> np.ndarray:
     return cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
 
 
-class _Frames(CameraImages):
-    """A camera whose frames are given in memory (CameraImages reads files)."""
-
-    def __init__(self, camera: str, images: list[np.ndarray]):
-        super().__init__(camera, {})
-        object.__setattr__(self, "images", images)
-
-    def frames(self):
-        for index, image in enumerate(self.images):
-            yield f"{index:06d}", f"{self.camera}#{index}", image
+def _camera(folder, camera: str, images: list[np.ndarray]) -> CameraImages:
+    """A camera's frames written as PNG files (lossless: the detections match the in-memory images)."""
+    files = {}
+    for index, image in enumerate(images):
+        files[f"{index:06d}"] = folder / f"{camera}_{index:06d}.png"
+        cv2.imwrite(str(files[f"{index:06d}"]), image)
+    return CameraImages(camera, files)
 
 
-def test_inverted_charuco_is_found_automatically_and_reported():
+def test_inverted_charuco_is_found_automatically_and_reported(tmp_path):
     board = parse_board(CHARUCO)
     normal, inverted = _charuco_photo(False), _charuco_photo(True)
     assert detect_board(inverted, board) is None  # the plain search misses a board printed white on black
@@ -58,22 +55,22 @@ def test_inverted_charuco_is_found_automatically_and_reported():
     assert found is not None and found.inverted and len(found.ids) == 12
     reference = detect_board(normal, board)
     assert np.abs(found.pixels - reference.pixels).max() < 0.5  # same corners as the normal print
-    detections, _ = detect_sources([_Frames("cam_0", [inverted, inverted, normal])], board)
+    detections, _ = detect_sources([_camera(tmp_path, "cam_0", [inverted, inverted, normal])], board)
     assert [d.inverted for d in detections["cam_0"].values()] == [True, True, False]
     assert describe_polarity(detections["cam_0"]) == "2 of 3 inverted"
     with pytest.raises(BoardError, match=r"cam_0 \(searched black on white only\).*inverted.*--board-polarity auto"):
-        detect_sources([_Frames("cam_0", [inverted])], board, polarity="normal")
+        detect_sources([_camera(tmp_path, "cam_0", [inverted])], board, polarity="normal")
     with pytest.raises(BoardError, match="board polarity: expected one of auto, normal, inverted, got 'upside'"):
-        detect_sources([_Frames("cam_0", [inverted])], board, polarity="upside")
+        detect_sources([_camera(tmp_path, "cam_0", [inverted])], board, polarity="upside")
 
 
-def test_mirrored_charuco_keeps_ids_and_unmirrored_pixels():
+def test_mirrored_charuco_keeps_ids_and_unmirrored_pixels(tmp_path):
     """A transparent board seen from behind: found in the mirrored image, pixels given in the camera's own image."""
     board = parse_board(CHARUCO)
     reference = detect_board(_charuco_photo(True), board, inverted=True)
     behind = _charuco_photo(True, mirrored=True)
     assert detect_board(behind, board, inverted=True) is None
-    found = detect_sources([_Frames("cam_1", [behind])], board)[0]["cam_1"]["000000"]
+    found = detect_sources([_camera(tmp_path, "cam_1", [behind])], board)[0]["cam_1"]["000000"]
     assert found.mirrored and found.inverted
     order = np.argsort(found.ids)
     assert found.ids[order].tolist() == sorted(reference.ids.tolist())

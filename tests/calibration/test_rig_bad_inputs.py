@@ -22,6 +22,10 @@ translation = [0.0, 0.0, 0.0]
 """
 
 
+def _import(folder: Path, format: str) -> list[str]:
+    return ["rig", "import", "--format", format, str(folder / "camera_array.toml"), "--out", str(folder / "rig.yaml")]
+
+
 def _rig_data() -> dict:
     return rig_to_dict(ring_rig(3, radius=1.5, image_size=(640, 480)))
 
@@ -30,7 +34,7 @@ def _existing_rig(folder: Path) -> list[str]:
     """An existing rig.yaml with a capture: section; import into it without --force."""
     save_rig(ring_rig(3, radius=1.5, image_size=(640, 480)), folder / "rig.yaml")
     (folder / "camera_array.toml").write_text(CALISCOPE)
-    return ["rig", "import", "--format", "caliscope", str(folder / "camera_array.toml"), "--out", str(folder / "rig.yaml")]
+    return _import(folder, "caliscope")
 
 
 def _pickled_rig(folder: Path) -> list[str]:
@@ -40,12 +44,12 @@ def _pickled_rig(folder: Path) -> list[str]:
 
 def _caliscope_as_anipose(folder: Path) -> list[str]:
     (folder / "camera_array.toml").write_text(CALISCOPE)
-    return ["rig", "import", "--format", "anipose", str(folder / "camera_array.toml"), "--out", str(folder / "rig.yaml")]
+    return _import(folder, "anipose")
 
 
 def _caliscope_missing_translation(folder: Path) -> list[str]:
     (folder / "camera_array.toml").write_text(CALISCOPE.replace("translation = [0.0, 0.0, 0.0]\n", ""))
-    return ["rig", "import", "--format", "caliscope", str(folder / "camera_array.toml"), "--out", str(folder / "rig.yaml")]
+    return _import(folder, "caliscope")
 
 
 def _millimetres_labelled_metres(folder: Path) -> list[str]:
