@@ -83,7 +83,7 @@ def check_coverage(fraction: float) -> list[str]:
     if fraction >= MIN_COVERAGE:
         return []
     return [
-        f"the board's corners cover {100 * fraction:.0f}% of the image (expected >= {100 * MIN_COVERAGE:.0f}%): "
+        f"the board's corners cover {int(100 * fraction)}% of the image (expected >= {100 * MIN_COVERAGE:.0f}%): "
         "lens distortion and the principal point are extrapolated; film the board near the image edges and corners"
     ]
 

@@ -277,7 +277,7 @@ def format_report(result: RigCalibration) -> str:
                f"{'given':>11} {'-':>8}  ")  # fmt: skip
             + f"{report.rig_views:>9} {report.rms_before:>12.3f}  {report.rms_after:>11.3f}  "
             f"{camera.K[0, 0]:>9.1f} {camera.K[1, 1]:>9.1f} {camera.K[0, 2]:>7.1f} {camera.K[1, 2]:>7.1f} "
-            f"{100 * report.coverage:>6.0f}%"
+            f"{int(100 * report.coverage):>6d}%"
         )
     lines.append(
         "(RMS: reprojection error in pixels; 'intr.' = the camera's own calibration before the rig is joined; "
