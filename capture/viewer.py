@@ -6,7 +6,9 @@ Interactive (a display is available and no --screenshot): a window with the fram
 frusta; keys N / P step to the next / previous frame, SPACE plays the sequence. Headless (--screenshot, or no
 display): Open3D's OffscreenRenderer draws one frame to a PNG. The frame's meshes and the frusta (thin boxes
 along the frustum edges) are merged into ONE triangle mesh with vertex colours first: a scene with several
-geometries hung render_to_image on this machine's software renderer.
+geometries hung render_to_image on this machine's software renderer. Both frame the people, not the frusta,
+with 'up' from the fitted bodies or the cameras (:func:`frame_view_of_run`), so any world convention shows them
+upright.
 """
 
 from __future__ import annotations
@@ -234,8 +236,10 @@ def interactive(run_dir: Path, frames: list[int], start: int, cameras: list[Came
     control.set_lookat(view.centre)
     control.set_front(_unit(view.eye - view.centre))
     control.set_up(view.up)
-    people_size = np.linalg.norm(view.eye - view.centre)  # the zoom is relative to the whole geometry's box
-    control.set_zoom(float(np.clip(people_size / max(np.ptp(merged.vertices, axis=0).max(), 1e-6), 0.05, 1.0)))
+    # Open3D's zoom scales the view of the whole geometry's box (frusta included): the people's share of it
+    radius = np.linalg.norm(view.eye - view.centre) * np.sin(np.radians(FIELD_OF_VIEW_DEG) / 2)
+    whole = np.linalg.norm(np.ptp(merged.vertices, axis=0))
+    control.set_zoom(float(np.clip(2 * radius / max(whole, 1e-6), 0.05, 1.0)))
 
     def show(index: int) -> bool:
         state["index"] = index % len(frames)
