@@ -75,7 +75,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from calibration.board_inputs import describe_polarity, detect_sources, find_image_sets, find_videos
     from calibration.rig_calibration import CalibrationOptions, calibrate_rig, format_report
     from calibration.errors import RigError
-    from calibration.rig_file import load_rig, save_rig
+    from calibration.rig_file import keep_capture, load_rig, save_rig
     from calibration.rig_summary import draw_top_view, summarize_rig
 
     board = parse_board(args.board)
@@ -132,7 +132,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     result = calibrate_rig(detections, board, options, searched, known)
     print(format_report(result))
     rms = ", ".join(f"{r.name} {r.rms_after:.3f}" for r in result.reports)
-    save_rig(result.rig, args.out, header=f"calibrated with {board.describe()}\nRMS reprojection error (px): {rms}\n{result.world}")
+    rig, kept = keep_capture(result.rig, args.out)  # recalibrating a rig keeps where its capture's data is
+    if rig.layout is not None:
+        print(kept)
+    save_rig(rig, args.out, header=f"calibrated with {board.describe()}\nRMS reprojection error (px): {rms}\n{result.world}")
     png = args.out.with_name(f"{args.out.stem}_top.png")
     up = -sum(camera.R[1] for camera in result.rig)  # cameras are mostly mounted upright: image up ~ world up
     write_png(png, draw_top_view(result.rig, summarize_rig(result.rig), up_axis=int(abs(up).argmax())))

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 from board_scene import make_board_capture, render_board
 
 from calibration.board import Board, BoardError, detect_board, parse_board
@@ -109,8 +110,13 @@ def test_cli_writes_rig_png_and_reuses_detections(capture, tmp_path, capsys):
     true_baseline = np.linalg.norm(capture.rig["cam00"].center - capture.rig["cam02"].center)
     assert np.linalg.norm(rig["cam02"].center) == pytest.approx(true_baseline, abs=0.005)
     assert (out.parent / "rig_top.png").is_file() and (out.parent / "rig_detections.json").is_file()
+    data = yaml.safe_load(out.read_text())
+    data["capture"] = {"images": "../images", "fps": 25.0}
+    out.write_text(yaml.safe_dump(data))
     parser.parse_args(argv).func(parser.parse_args(argv))
-    assert "using the board detections saved" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "using the board detections saved" in printed and "kept the capture: section" in printed
+    assert yaml.safe_load(out.read_text())["capture"]["fps"] == 25.0  # recalibrating keeps where the data is
 
 
 def _commands() -> tuple[str, ...]:
