@@ -87,7 +87,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
         inputs = {s.camera: [str(s.path.resolve()), s.every, s.max_frames] for s in sources}
     print(f"{board.describe()}; {len(sources)} cameras:")
     for source in sources:
-        what = f"{len(source.files)} images" if args.images is not None else str(source.path.name)
+        if args.images is not None:
+            key = min(source.files)
+            what = f"{len(source.files)} images (e.g. {source.files[key].name}: frame {key})"
+        else:
+            what = source.path.name
         print(f"  {source.camera}: {what}")
     cache = args.out.with_name(f"{args.out.stem}_detections.json")
     signature = {"board": args.board, "polarity": args.board_polarity, "inputs": inputs}
