@@ -38,11 +38,14 @@ class ProgressLog:
             raise ValueError(f"ProgressLog: argument 'mode': expected 'bar' or 'log', got {self.mode!r}")
         self.done = 0
         self.start = self.last = time.perf_counter()
-        self.bar = None
+        self.bar = self._redirect = None
         if self.mode == "bar":
             from tqdm import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
 
             self.bar = tqdm(total=total, desc=stage, unit=unit.rstrip("s") or unit, file=sys.stderr)
+            self._redirect = logging_redirect_tqdm()  # log lines above the bar, not glued to it
+            self._redirect.__enter__()
 
     def step(self, label: str) -> None:
         """One more item done; `label` names it (e.g. "cam01 frame 12")."""
@@ -63,7 +66,9 @@ class ProgressLog:
                     each, each * max(self.total - self.done, 0))  # fmt: skip
 
     def close(self) -> None:
-        """End the bar (a stage that finishes below `total`); log mode has nothing to end."""
+        """End the bar (a stage that finishes below `total`) and give the console log handlers back; log mode has
+        nothing to end."""
         if self.bar is not None:
             self.bar.close()
-            self.bar = None
+            self._redirect.__exit__(None, None, None)
+            self.bar = self._redirect = None

@@ -46,3 +46,22 @@ def test_bar_mode_draws_on_stderr_and_logs_nothing(caplog, capsys):
     assert not [r for r in caplog.records if r.name == "capture.progress"]
     with pytest.raises(ValueError, match="'mode'"):
         ProgressLog("x", 1, mode="fancy")
+
+
+def test_log_lines_during_a_bar_go_above_it_and_the_handlers_come_back(capsys):
+    import sys
+
+    console = logging.StreamHandler(sys.stderr)
+    logging.root.addHandler(console)
+    try:
+        before = list(logging.root.handlers)
+        progress = ProgressLog("fit", 2, "evaluations", mode="bar")
+        assert console not in logging.root.handlers  # redirected through tqdm while the bar is drawn
+        progress.step("first")
+        logging.getLogger("capture.test").warning("in the middle")
+        progress.step("second")  # the last: closes the bar
+        assert logging.root.handlers == before
+    finally:
+        logging.root.removeHandler(console)
+    lines = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    assert "in the middle" in lines  # a line of its own, not glued to the bar
