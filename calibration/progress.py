@@ -39,7 +39,7 @@ class ProgressLog:
         self.done = 0
         self.start = self.last = time.perf_counter()
         self.bar = self._redirect = None
-        if self.mode == "bar":
+        if self.mode == "bar" and total > 0:  # nothing to do: no bar
             from tqdm import tqdm
             from tqdm.contrib.logging import logging_redirect_tqdm
 

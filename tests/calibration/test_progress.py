@@ -44,6 +44,8 @@ def test_bar_mode_draws_on_stderr_and_logs_nothing(caplog, capsys):
     err = capsys.readouterr().err
     assert "keypoints:" in err and "3/4" in err and "cam0 frame 2" in err
     assert not [r for r in caplog.records if r.name == "capture.progress"]
+    handlers = list(logging.root.handlers)
+    assert ProgressLog("nothing to do", 0, mode="bar").bar is None and logging.root.handlers == handlers
     with pytest.raises(ValueError, match="'mode'"):
         ProgressLog("x", 1, mode="fancy")
 
