@@ -66,16 +66,4 @@ def _camera(table: str, entry: dict, path: Path):
     for key in _REQUIRED:
         if key not in entry:
             raise RigError("missing required field", file=path, camera=name, field=key)
-    size = entry["size"]
-    if not isinstance(size, list) or len(size) != 2:
-        raise RigError(f"expected [width, height], got {size!r}", file=path, camera=name, field="size")
-    return fields.make_camera(
-        path,
-        name=name,
-        width=fields.image_dimension(size[0], file=path, camera=name, field="size[0] (width)"),
-        height=fields.image_dimension(size[1], file=path, camera=name, field="size[1] (height)"),
-        K=fields.as_array(entry["matrix"], (3, 3), file=path, camera=name, field="matrix"),
-        dist=fields.distortion(entry["distortions"], file=path, camera=name, field="distortions"),
-        R=fields.rodrigues(entry["rotation"], file=path, camera=name, field="rotation"),
-        t=fields.as_array(entry["translation"], (3,), file=path, camera=name, field="translation"),
-    )
+    return fields.toml_camera(path, name, entry, fields.rodrigues)

@@ -56,19 +56,6 @@ def _camera(name: str, entry: object, path: Path):
         if key not in entry:
             raise RigError("missing required field (is the camera calibrated in caliscope?)", file=path, camera=name,
                            field=key)  # fmt: skip
-    size = entry["size"]
-    if not isinstance(size, list) or len(size) != 2:
-        raise RigError(f"expected [width, height], got {size!r}", file=path, camera=name, field="size")
     rotation = entry["rotation"]
     vector = isinstance(rotation, list) and len(rotation) == 3 and not any(isinstance(row, list) for row in rotation)
-    read_rotation = fields.rodrigues if vector else fields.rotation
-    return fields.make_camera(
-        path,
-        name=name,
-        width=fields.image_dimension(size[0], file=path, camera=name, field="size[0] (width)"),
-        height=fields.image_dimension(size[1], file=path, camera=name, field="size[1] (height)"),
-        K=fields.as_array(entry["matrix"], (3, 3), file=path, camera=name, field="matrix"),
-        dist=fields.distortion(entry["distortions"], file=path, camera=name, field="distortions"),
-        R=read_rotation(rotation, file=path, camera=name, field="rotation"),
-        t=fields.as_array(entry["translation"], (3,), file=path, camera=name, field="translation"),
-    )
+    return fields.toml_camera(path, name, entry, fields.rodrigues if vector else fields.rotation)

@@ -136,3 +136,22 @@ def load_toml(path: Path) -> dict:
             return tomllib.load(handle)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise RigError(f"expected a TOML file, could not parse it: {error}", file=path) from None
+
+
+def toml_camera(path: Path, name: str, entry: dict, read_rotation) -> Camera:
+    """A camera from a TOML table with `size` [width, height], `matrix` (K), `distortions` (4 or 5), `rotation`
+    (read by `read_rotation`, one of `rodrigues` / `rotation`) and `translation` (metres): the layout Anipose and
+    caliscope share. The caller has checked that the keys are present."""
+    size = entry["size"]
+    if not isinstance(size, list) or len(size) != 2:
+        raise RigError(f"expected [width, height], got {size!r}", file=path, camera=name, field="size")
+    return make_camera(
+        path,
+        name=name,
+        width=image_dimension(size[0], file=path, camera=name, field="size[0] (width)"),
+        height=image_dimension(size[1], file=path, camera=name, field="size[1] (height)"),
+        K=as_array(entry["matrix"], (3, 3), file=path, camera=name, field="matrix"),
+        dist=distortion(entry["distortions"], file=path, camera=name, field="distortions"),
+        R=read_rotation(entry["rotation"], file=path, camera=name, field="rotation"),
+        t=as_array(entry["translation"], (3,), file=path, camera=name, field="translation"),
+    )
