@@ -1,6 +1,8 @@
 """Calibrate a whole rig from board detections: intrinsics per camera, initial poses, bundle adjustment, world frame.
 
-    detections -> calibrate_intrinsics (per camera) -> initial_rig (pose graph) -> bundle_adjust -> world frame -> Rig
+    detections -> calibrate_intrinsics (per camera, or known) -> initial_rig (pose graph)
+        -> bundle_adjust (poses; then intrinsics too, pulled toward each camera's own) -> world frame -> Rig
+        -> plausibility checks (warnings in each CameraReport)
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from calibration.formats import FORMATS
 
     importer = actions.add_parser(
-        "import", help="convert EasyMocap / Panoptic / Anipose / ZJU-MoCap calibration to rig.yaml"
+        "import", help="convert EasyMocap / Panoptic / Anipose / caliscope / ZJU-MoCap calibration to rig.yaml"
     )
     importer.add_argument("--format", required=True, choices=FORMATS, help="format of the source files")
     importer.add_argument("sources", nargs="+", type=Path, help="source file(s): intri.yml extri.yml | json | toml | npy")
