@@ -27,8 +27,8 @@ MIN_COVERAGE = 0.3
 """Smallest fraction of the image the board's corners should cover (COVERAGE_GRID cells) for trusted intrinsics."""
 OUTLIER_FACTOR, OUTLIER_FLOOR_PX = 3.0, 1.0
 """A camera's RMS error is an outlier above max(OUTLIER_FACTOR x the median camera's, OUTLIER_FLOOR_PX)."""
-RIG_SPAN_M = (0.2, 50.0)
-"""Largest camera-to-camera distance expected of a capture rig, metres (from a desk rig to a sports hall)."""
+RIG_SPAN_M = (0.02, 50.0)
+"""Largest camera-to-camera distance expected of a capture rig, metres (from a stereo camera to a sports hall)."""
 TYPICAL_SPAN_M = 3.0
 """A typical largest baseline, metres: the unit suggested for a rig out of RIG_SPAN_M is the one nearest to it."""
 MAX_REFINED_CHANGE = 0.05

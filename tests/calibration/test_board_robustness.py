@@ -167,6 +167,9 @@ def test_rig_in_millimetres_labelled_metres_is_flagged():
     scaled = Rig(tuple(type(c)(c.name, c.width, c.height, c.K, c.dist, c.R, c.t * 1000) for c in rig))
     (warning,) = check_scale(scaled)
     assert "up to 3000 m apart" in warning and "set units: mm" in warning
+    tiny = Rig(tuple(type(c)(c.name, c.width, c.height, c.K, c.dist, c.R, c.t / 1000) for c in rig))
+    (warning,) = check_scale(tiny, units="mm")  # metres written in a file that says mm
+    assert "up to 0.003 m apart" in warning and "(the file says units: mm); if the file's lengths are in m" in warning
 
 
 CALISCOPE = """
