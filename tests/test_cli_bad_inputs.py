@@ -206,7 +206,7 @@ def test_a_view_missing_a_frame_is_named_and_the_others_are_detected(damaged, tm
     assert sorted(p.name for p in (run / "keypoints" / "cam01").iterdir()) == ["000000.json", "000001.json"]
     for camera in ("cam00", "cam02"):
         assert len(list((run / "keypoints" / camera).iterdir())) == 3
-    assert "wrote 8 keypoint files" in out
+    assert "wrote 8 keypoint files" in out and "views lacking frames: cam01 (1)" in out
 
 
 def test_frame_ranges_parse_once_for_every_command():

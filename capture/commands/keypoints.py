@@ -121,5 +121,8 @@ def run_keypoints(args: argparse.Namespace) -> int:
     except DetectionError as error:
         raise UserFacingError(str(error)) from error
     skipped = sum(total for *_, total in plans.values()) - written
-    print(f"wrote {written} keypoint files to {out} ({skipped} already there, skipped)")
+    wanted = len(set().union(*selected.values()))  # every selected frame is in some view
+    lacking = [f"{camera} ({wanted - total})" for camera, (*_, total) in plans.items() if total < wanted]
+    print(f"wrote {written} keypoint files to {out} ({skipped} already there, skipped)"
+          + (f"; views lacking frames: {', '.join(lacking)} (see the warnings)" if lacking else ""))  # fmt: skip
     return 0
