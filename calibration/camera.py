@@ -182,6 +182,14 @@ class Camera:
         values.update(changes)
         return Camera(**values)
 
+    def resized(self, width: int, height: int) -> "Camera":
+        """The same camera with its image resampled to `width` x `height` pixels (K scaled so that every world
+        point lands on the same place of the picture; pixel centres stay at integer coordinates)."""
+        sx, sy = width / self.width, height / self.height
+        K = self.K * np.array([[sx], [sy], [1.0]])
+        K[0, 2], K[1, 2] = sx * (self.K[0, 2] + 0.5) - 0.5, sy * (self.K[1, 2] + 0.5) - 0.5
+        return self.replace(K=K, width=int(width), height=int(height))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Camera):
             return NotImplemented

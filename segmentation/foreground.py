@@ -9,7 +9,9 @@ GrabCut seeded by the projected bodies. Images are (H, W, 3) uint8 RGB; masks (H
   are not too dark for their chroma to mean anything, are background; then morphology.
 - GrabCut (no masks, plate or key): OpenCV GrabCut initialised from the bodies: pixels well inside a body
   projection are sure foreground, within `probable_margin` metres of one probable foreground, within
-  `search_margin` probable background, and the rest sure background.
+  `search_margin` probable background, and the rest sure background. It runs on the searched region scaled down
+  to at most `grabcut_max_side` pixels (its cost grows with the pixel count); the result is brought back to full
+  resolution by a guided filter of the full-resolution image (edges follow the image, not the coarse grid).
 
 Morphology (`clean_mask`): opening and closing with a small disc, holes filled, components smaller than
 `min_area` pixels removed.
@@ -55,6 +57,10 @@ class ForegroundConfig:
     """GrabCut: pixels within this distance are probable background; beyond, sure background."""
     grabcut_iterations: int = 4
     """GrabCut iterations."""
+    grabcut_max_side: int = 360
+    """GrabCut: the searched region is scaled down so that its longer side is at most this many pixels."""
+    guided_eps: float = 1e-4
+    """GrabCut upsampling: guided filter regularisation (image in 0-1 units; smaller follows edges more)."""
 
 
 def _check_image(image: np.ndarray, name: str) -> np.ndarray:
@@ -141,8 +147,10 @@ def grabcut_foreground(
 ) -> np.ndarray:
     """(H, W) bool foreground from GrabCut seeded by the projected bodies (see `grabcut_seeds`).
 
-    GrabCut runs on the bounding box of the searched region (plus a border of sure background) for speed.
-    No body in the view: all background.
+    GrabCut runs on the bounding box of the searched region (plus a border of sure background), scaled down to
+    `config.grabcut_max_side` pixels on its longer side when larger; a scaled result is upsampled (bilinear),
+    refined by a guided filter with the full-resolution crop as guide (radius 1.5 coarse pixels) and thresholded
+    at 0.5, keeping the full-resolution sure seeds. No body in the view: all background.
     """
     image = _check_image(image, "image")
     seeds = grabcut_seeds(fields, focal, config)
@@ -156,8 +164,37 @@ def grabcut_foreground(
     crop = np.ascontiguousarray(seeds[y0:y1, x0:x1])
     if not ((crop == cv2.GC_FGD) | (crop == cv2.GC_PR_FGD)).any() or (crop == cv2.GC_BGD).sum() + (crop == cv2.GC_PR_BGD).sum() == 0:
         return foreground
-    background_model, foreground_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     bgr = np.ascontiguousarray(cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2BGR))
-    cv2.grabCut(bgr, crop, None, background_model, foreground_model, config.grabcut_iterations, cv2.GC_INIT_WITH_MASK)
-    foreground[y0:y1, x0:x1] = (crop == cv2.GC_FGD) | (crop == cv2.GC_PR_FGD)
+    scale = min(1.0, config.grabcut_max_side / max(crop.shape))
+    if scale == 1.0:
+        foreground[y0:y1, x0:x1] = _grabcut(bgr, crop, config.grabcut_iterations)
+    else:
+        size = (max(round(crop.shape[1] * scale), 1), max(round(crop.shape[0] * scale), 1))
+        small = _grabcut(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA),
+                         cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST), config.grabcut_iterations)  # fmt: skip
+        refined = upsample_mask(small, bgr, config.guided_eps)
+        foreground[y0:y1, x0:x1] = (refined | (crop == cv2.GC_FGD)) & (crop != cv2.GC_BGD)
     return clean_mask(foreground, config.morphology_px, config.min_area)
+
+
+def upsample_mask(mask: np.ndarray, guide: np.ndarray, eps: float = ForegroundConfig.guided_eps) -> np.ndarray:
+    """(h, w) bool `mask` -> (H, W) bool at the size of `guide` ((H, W, 3) uint8 image of the same view): bilinear
+    upsampling, then a guided filter with `guide` (radius 1.5 coarse pixels, regularisation `eps` in 0-1 image
+    units) thresholded at 0.5, so that the edges follow the full-resolution image."""
+    height, width = guide.shape[:2]
+    coarse = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    radius = max(2, round(1.5 * max(height / mask.shape[0], width / mask.shape[1])))
+    return cv2.ximgproc.guidedFilter(np.ascontiguousarray(guide), coarse, radius, eps * 255.0**2) > 0.5
+
+
+def _grabcut(bgr: np.ndarray, seeds: np.ndarray, iterations: int) -> np.ndarray:
+    """(h, w) bool foreground of OpenCV GrabCut on `bgr` (h, w, 3) uint8 from the GrabCut mask `seeds` (h, w).
+    Seeds without both a (probable) foreground and a (probable) background label are returned as they are."""
+    mask = np.ascontiguousarray(seeds)
+    wanted = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    if wanted.all() or not wanted.any():
+        return wanted
+    background_model, foreground_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global generator: same input, same output
+    cv2.grabCut(bgr, mask, None, background_model, foreground_model, iterations, cv2.GC_INIT_WITH_MASK)
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)

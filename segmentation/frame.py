@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
+from scipy import ndimage
 
 from calibration.camera import Camera
 from render import Mesh
@@ -17,6 +19,7 @@ from segmentation.foreground import (
     chroma_key,
     grabcut_foreground,
     mask_from_file_image,
+    upsample_mask,
 )
 from segmentation.instances import SplitConfig, split_foreground
 from segmentation.projection import BodyFields, body_fields, focal_px, render_person_depths
@@ -30,6 +33,13 @@ class SegmentConfig:
     """How foreground is split into people."""
     foreground: ForegroundConfig = field(default_factory=ForegroundConfig)
     """Thresholds of the image-based foreground sources."""
+    working_max_side: int = 960
+    """Views larger than this (longer side, pixels) are segmented at a working resolution of this size and brought
+    back to full resolution: foreground edges refined by a guided filter of the image (or the given masks as they
+    are), people by the nearest label. The cost of every step grows with the pixel count."""
+    min_person_px: int = 240
+    """...unless that would make the smallest projected body (its height in the view where it looks smallest)
+    shorter than this many pixels: the working resolution is then only as small as this allows."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,36 @@ def segment_frame(
         )
     cameras = list(cameras)
     height, width = cameras[0].height, cameras[0].width
+    scale = working_scale(cameras, bodies, config)
+    if scale == 1.0:
+        return _segment_views(cameras, bodies, person_ids, source, inputs, config)
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    small = [camera.resized(*size) for camera in cameras]
+    coarse = _segment_views(small, bodies, person_ids, source, _resized_inputs(inputs, cameras, size), config)
+    return _full_resolution(coarse, source, inputs, (height, width), config.foreground.guided_eps)
+
+
+def working_scale(cameras: list[Camera], bodies: Sequence[Mesh], config: SegmentConfig) -> float:
+    """The factor (<= 1) from full to working resolution: `config.working_max_side` over the longer image side,
+    raised so that the smallest projected body stays `config.min_person_px` tall (1 without bodies in view)."""
+    scale = min(1.0, config.working_max_side / max(cameras[0].width, cameras[0].height))
+    heights = []
+    for camera in cameras:
+        for body in bodies:
+            vertices = np.asarray(body.vertices, float)
+            rows = camera.project(vertices)[camera.world_to_camera(vertices)[:, 2] > 1e-9, 1]
+            rows = np.clip(rows, 0.0, camera.height - 1.0)
+            if len(rows) and rows.max() > rows.min():
+                heights.append(rows.max() - rows.min())
+    if heights:
+        scale = max(scale, min(1.0, config.min_person_px / min(heights)))
+    return scale
+
+
+def _segment_views(cameras: list[Camera], bodies: Sequence[Mesh], person_ids: list[int], source: str,
+                   inputs: FrameInputs, config: SegmentConfig) -> FrameSegmentation:  # fmt: skip
+    """`segment_frame` at the cameras' own resolution."""
+    height, width = cameras[0].height, cameras[0].width
     num_people, num_views = len(bodies), len(cameras)
     index = np.full((num_views, height, width), -1, np.int32)
     occluded = np.zeros((num_people, num_views, height, width), bool)
@@ -130,3 +170,66 @@ def segment_frame(
         if num_people:
             index[v], occluded[:, v] = split_foreground(fg, fields, config.split)
     return FrameSegmentation(person_ids=person_ids, index=index, occluded=occluded, foreground=foreground)
+
+
+def _resized_inputs(inputs: FrameInputs, cameras: list[Camera], size: tuple[int, int]) -> FrameInputs:
+    """`inputs` resampled to `size` (width, height): images and plates by area averaging, masks as foreground
+    fractions >= 0.5. Each given array must have its camera's size (else SegmentationError naming the view)."""
+
+    def resize(values, name: str, is_mask: bool):
+        if values is None:
+            return None
+        out = []
+        for v, (value, camera) in enumerate(zip(values, cameras)):
+            if value is not None:
+                if value.shape[:2] != (camera.height, camera.width):
+                    raise SegmentationError(
+                        f"segment_frame: view {v} ({camera.name}): {name} is {value.shape[1]}x{value.shape[0]}, "
+                        f"the camera is {camera.width}x{camera.height}"
+                    )
+                value = mask_from_file_image(value).astype(np.float32) if is_mask else value
+                value = cv2.resize(value, size, interpolation=cv2.INTER_AREA)
+                value = (value >= 0.5).astype(np.uint8) if is_mask else value
+            out.append(value)
+        return out
+
+    return FrameInputs(images=resize(inputs.images, "image", False), masks=resize(inputs.masks, "mask", True),
+                       plates=resize(inputs.plates, "plate", False), chroma=inputs.chroma)  # fmt: skip
+
+
+def _nearest(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(..., h, w) -> (..., H, W) by nearest sampling at the same picture position (pixel centres aligned)."""
+    rows = np.clip(np.floor((np.arange(shape[0]) + 0.5) * maps.shape[-2] / shape[0]).astype(int), 0, maps.shape[-2] - 1)
+    cols = np.clip(np.floor((np.arange(shape[1]) + 0.5) * maps.shape[-1] / shape[1]).astype(int), 0, maps.shape[-1] - 1)
+    return maps[..., rows[:, None], cols[None, :]]
+
+
+def _full_resolution(coarse: FrameSegmentation, source: str, inputs: FrameInputs, shape: tuple[int, int],
+                     eps: float) -> FrameSegmentation:  # fmt: skip
+    """A working-resolution segmentation brought to `shape` (H, W): the foreground from the given masks (source
+    "masks") or refined by a guided filter of each view's image (`upsample_mask`, inside the box of the coarse
+    foreground); people by nearest sampling, foreground pixels left without a person taking the nearest label."""
+    num_views, height, width = coarse.index.shape
+    index = np.full((num_views, *shape), -1, np.int32)
+    foreground = np.zeros((num_views, *shape), bool)
+    for v in range(num_views):
+        if source == "masks":
+            foreground[v] = mask_from_file_image(inputs.masks[v])
+        elif coarse.foreground[v].any():
+            rows, cols = np.flatnonzero(coarse.foreground[v].any(1)), np.flatnonzero(coarse.foreground[v].any(0))
+            y0, y1 = max(rows[0] - 2, 0), min(rows[-1] + 3, height)  # coarse box with a 2-pixel margin
+            x0, x1 = max(cols[0] - 2, 0), min(cols[-1] + 3, width)
+            Y0, Y1 = y0 * shape[0] // height, -(-y1 * shape[0] // height)  # the same box at full resolution
+            X0, X1 = x0 * shape[1] // width, -(-x1 * shape[1] // width)
+            foreground[v, Y0:Y1, X0:X1] = upsample_mask(coarse.foreground[v, y0:y1, x0:x1], inputs.images[v][Y0:Y1, X0:X1], eps)
+        labels = _nearest(coarse.index[v], shape)
+        index[v] = np.where(foreground[v], labels, -1)
+        missing = foreground[v] & (labels < 0)
+        if missing.any() and (labels >= 0).any():  # nearest label, searched in the box of the labels and the gaps
+            rows, cols = np.flatnonzero((missing | (labels >= 0)).any(1)), np.flatnonzero((missing | (labels >= 0)).any(0))
+            box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            _, (near_rows, near_cols) = ndimage.distance_transform_edt(labels[box] < 0, return_indices=True)
+            filled = labels[box][near_rows, near_cols]
+            index[v][box] = np.where(missing[box], filled, index[v][box])
+    return FrameSegmentation(person_ids=coarse.person_ids, index=index, occluded=_nearest(coarse.occluded, shape),
+                             foreground=foreground)  # fmt: skip

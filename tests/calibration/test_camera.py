@@ -98,3 +98,14 @@ def test_bad_values_name_camera_and_field(changes, field, message):
 def test_rotation_within_tolerance_is_accepted():
     R = cv2.Rodrigues(np.array([0.3, 0.2, 0.1]))[0]
     make_camera(R=R + 1e-9)
+
+
+def test_a_resized_camera_sees_every_point_at_the_same_place_of_the_picture():
+    camera = make_camera(dist=np.array([-0.1, 0.02, 0.001, -0.002, 0.0]))
+    points = np.random.default_rng(0).uniform([-0.5, -0.5, 2.0], [0.5, 0.5, 4.0], (50, 3))
+    half = camera.resized(camera.width // 2, camera.height // 3)
+    assert (half.width, half.height) == (camera.width // 2, camera.height // 3)
+    full, small = camera.project(points), half.project(points)
+    # pixel centres at integer coordinates: u' = s (u + 0.5) - 0.5 per axis
+    scale = np.array([half.width / camera.width, half.height / camera.height])
+    np.testing.assert_allclose(small, scale * (full + 0.5) - 0.5, atol=1e-9)

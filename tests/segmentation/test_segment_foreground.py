@@ -91,6 +91,24 @@ def test_grabcut_recovers_a_clothed_person_from_the_body(taichi_arch):
     assert mask_iou(foreground, out.mask[0]) > mask_iou(body_only, out.mask[0]) + 0.05
 
 
+def test_grabcut_at_reduced_resolution_matches_full_resolution(taichi_arch):
+    """The searched region scaled to 96 px (about 4x down) and brought back by the guided filter."""
+    camera = look_at_camera("front", (0.0, -3.0, 1.0), (0.0, 0.0, 0.9), size=384)
+    body = capsule(0.14, 1.7, center=(0.0, 0.0, 0.85))
+    clothed = capsule(0.19, 1.76, center=(0.0, 0.0, 0.88), color=(0.9, 0.3, 0.2))
+    out = render([clothed], [camera])
+    plate = textured_plate(384, 384, np.random.default_rng(2))
+    image = np.where(out.mask[0][..., None], (out.rgb[0] * 255).astype(np.uint8), plate)
+    fields = body_fields(render_person_depths([body], [camera])[:, 0], focal_px(camera))
+    full = grabcut_foreground(image, fields, focal_px(camera), ForegroundConfig(grabcut_max_side=4096))
+    reduced = grabcut_foreground(image, fields, focal_px(camera), ForegroundConfig(grabcut_max_side=96))
+    assert mask_iou(full, out.mask[0]) > 0.95
+    assert mask_iou(reduced, out.mask[0]) > 0.95
+    coarse_only = cv2.resize(cv2.resize(out.mask[0].astype(np.uint8), (96, 96), interpolation=cv2.INTER_AREA), (384, 384),
+                             interpolation=cv2.INTER_NEAREST)  # fmt: skip
+    assert mask_iou(reduced, out.mask[0]) > mask_iou(coarse_only > 0, out.mask[0])  # the refinement follows edges
+
+
 def test_image_checks():
     with pytest.raises(SegmentationError, match=r"\(H, W, 3\) uint8"):
         background_difference(np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.uint8))

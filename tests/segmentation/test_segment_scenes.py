@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from segmentation.frame import FrameInputs, segment_frame
+from segmentation.errors import SegmentationError
+from segmentation.frame import FrameInputs, SegmentConfig, segment_frame, working_scale
 from segmentation.metrics import mask_iou, person_iou
 
 
@@ -30,3 +31,48 @@ def test_grabcut_without_masks(close_scene):
     result = _segment(close_scene, "grabcut")
     assert mask_iou(result.foreground, close_scene.gt_index >= 0) > 0.85
     assert np.nanmean(person_iou(result.index, close_scene.gt_index, 2)) > 0.8
+
+
+@pytest.fixture(scope="module")
+def tall_scene(anny_body, taichi_arch):
+    """Three 640 x 640 cameras (30 deg) on a 4.5 m circle: people about 450 px tall, as in HD captures."""
+    from calibration.ring_rig import ring_rig
+    from segmentation.testing import make_scene
+
+    cameras = list(ring_rig(3, radius=4.5, image_size=(640, 640), fov_deg=30.0).cameras)
+    return make_scene(anny_body, "natural", cameras, num_people=2, seed=0)
+
+
+@pytest.mark.parametrize("source", ["masks", "grabcut"])
+def test_a_working_resolution_keeps_the_accuracy_at_full_resolution(tall_scene, source):
+    """Segmented at 320 px (half size) and brought back: label maps at full size, as accurate as at full size."""
+    inputs = FrameInputs(masks=list((tall_scene.gt_index >= 0).astype(np.uint8)), images=list(tall_scene.images))
+    args = (tall_scene.cameras, tall_scene.bodies, tall_scene.person_ids, source, inputs)
+    full = segment_frame(*args, SegmentConfig(working_max_side=640))
+    half = segment_frame(*args, SegmentConfig(working_max_side=320, min_person_px=0))
+    assert half.index.shape == full.index.shape and half.occluded.shape == full.occluded.shape
+    people = len(tall_scene.person_ids)
+    full_iou = np.nanmean(person_iou(full.index, tall_scene.gt_index, people))
+    half_iou = np.nanmean(person_iou(half.index, tall_scene.gt_index, people))
+    assert half_iou > full_iou - 0.01
+    if source == "masks":  # the given masks are kept at full resolution, every foreground pixel gets a person
+        np.testing.assert_array_equal(half.index >= 0, tall_scene.gt_index >= 0)
+    else:
+        assert mask_iou(half.foreground, tall_scene.gt_index >= 0) > mask_iou(full.foreground, tall_scene.gt_index >= 0) - 0.01
+
+
+def test_a_working_resolution_refuses_an_input_of_another_size(natural_scene):
+    masks = [np.ones((10, 10), np.uint8)] * len(natural_scene.cameras)
+    with pytest.raises(SegmentationError, match=r"view 0 \(.*\): mask is 10x10, the camera is 160x160"):
+        segment_frame(natural_scene.cameras, natural_scene.bodies, natural_scene.person_ids, "masks",
+                      FrameInputs(masks=masks), SegmentConfig(working_max_side=80, min_person_px=0))  # fmt: skip
+
+
+def test_the_working_resolution_keeps_people_tall_enough(natural_scene):
+    cameras, bodies = natural_scene.cameras, natural_scene.bodies
+    assert working_scale(cameras, bodies, SegmentConfig(working_max_side=80, min_person_px=0)) == 0.5
+    smallest = working_scale(cameras, bodies, SegmentConfig(working_max_side=1, min_person_px=1))  # 1 px / height
+    assert 0.5 < working_scale(cameras, bodies, SegmentConfig(working_max_side=80, min_person_px=100)) == min(1.0, 100 * smallest)
+    assert working_scale(cameras, [], SegmentConfig(working_max_side=80, min_person_px=100)) == 0.5
+
+
