@@ -113,6 +113,10 @@ CASES = [
     Case("reconstruct --frames 0:2:0", lambda rig, run, tmp: ["reconstruct", "--rig", rig, "--out", tmp / "rec",
                                                               "--frames", "0:2:0"],
          r"capture reconstruct: error: --frames: expected STEP >= 1, got '0:2:0'"),
+    Case("reconstruct --frames 0:10", lambda rig, run, tmp: ["reconstruct", "--rig", rig, "--out", tmp / "rec",
+                                                             "--frames", "0:10", "--method", "visual-hull"],
+         r"capture reconstruct: error: stage body failed: --frames 0:10: frame\(s\) 3..9 outside the frames of the "
+         r"keypoint files \(.*capture/keypoints\): 0..2; finished work is kept"),
     Case("reconstruct --frames -5:2", lambda rig, run, tmp: ["reconstruct", "--rig", rig, "--out", tmp / "rec",
                                                              "--frames", "-5:2"],
          r"capture reconstruct: error: --frames: expected START >= 0"),
