@@ -32,8 +32,22 @@ RIG_SPAN_M = (0.02, 50.0)
 TYPICAL_SPAN_M = 3.0
 """A typical largest baseline, metres: the unit suggested for a rig out of RIG_SPAN_M is the one nearest to it."""
 MAX_REFINED_CHANGE = 0.05
-"""Largest change of a focal length (fraction) or principal point (fraction of the image size) in the bundle
-adjustment before it is reported."""
+"""Largest change of a focal length (fraction), principal point (fraction of the image size) or radial factor at
+the image corners in the bundle adjustment before it is reported."""
+
+
+def radial_profile(K: np.ndarray, dist: np.ndarray, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(64,) normalised radii r from the centre to the farthest image corner and (64,) radial factors
+    1 + k1 r^2 + k2 r^4 + k3 r^6 there, for (3, 3) K and (5,) [k1, k2, p1, p2, k3]."""
+    width, height = image_size
+    r_max = np.hypot(max(K[0, 2], width - K[0, 2]) / K[0, 0], max(K[1, 2], height - K[1, 2]) / K[1, 1])
+    r = np.linspace(0.0, r_max, 64)
+    return r, radial_factor(dist, r)
+
+
+def radial_factor(dist: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """1 + k1 r^2 + k2 r^4 + k3 r^6 at normalised radii r (any shape), for (5,) [k1, k2, p1, p2, k3]."""
+    return 1 + dist[0] * r**2 + dist[1] * r**4 + dist[4] * r**6
 
 
 def check_intrinsics(K: np.ndarray, dist: np.ndarray, image_size: tuple[int, int]) -> list[str]:
@@ -56,12 +70,9 @@ def check_intrinsics(K: np.ndarray, dist: np.ndarray, image_size: tuple[int, int
         )
     if max(fx / fy, fy / fx) > MAX_ASPECT:
         problems.append(f"fx / fy = {fx / fy:.3f}; expected within {MAX_ASPECT:.2f} (square pixels)")
-    # radial factor 1 + k1 r^2 + k2 r^4 + k3 r^6 from the centre out to the farthest image corner
-    r_max = np.hypot(max(cx, width - cx) / fx, max(cy, height - cy) / fy)
-    r = np.linspace(0.0, r_max, 64)
-    k1, k2, k3 = dist[0], dist[1], dist[4]
-    factor = 1 + k1 * r**2 + k2 * r**4 + k3 * r**6
+    r, factor = radial_profile(K, dist, image_size)
     radius = r * factor
+    k1, k2, k3 = dist[0], dist[1], dist[4]
     if abs(factor[-1] - 1) > MAX_CORNER_DISTORTION or np.any(np.diff(radius) <= 0):
         folds = " and folds the image (distorted radius not increasing)" if np.any(np.diff(radius) <= 0) else ""
         problems.append(
@@ -88,17 +99,30 @@ def check_coverage(fraction: float) -> list[str]:
     ]
 
 
-def check_refinement(K_own: np.ndarray, K_refined: np.ndarray, image_size: tuple[int, int]) -> list[str]:
-    """Report a bundle adjustment that moved the focal length or principal point far from the camera's own solve."""
+def check_refinement(
+    K_own: np.ndarray, dist_own: np.ndarray, K_refined: np.ndarray, dist_refined: np.ndarray, image_size: tuple[int, int]
+) -> list[str]:
+    """Report a bundle adjustment that moved the focal length, principal point or radial distortion (at the image
+    corners) far from the camera's own solve; (3, 3) K and (5,) dist each, image (width, height)."""
+    problems = []
     focal = np.diag(K_refined)[:2] / np.diag(K_own)[:2] - 1
     centre = (K_refined[:2, 2] - K_own[:2, 2]) / np.asarray(image_size, dtype=np.float64)
-    if max(np.abs(focal).max(), np.abs(centre).max()) <= MAX_REFINED_CHANGE:
-        return []
-    return [
-        f"the bundle adjustment moved fx, fy by {100 * focal[0]:+.1f}%, {100 * focal[1]:+.1f}% and the principal point "
-        f"by {100 * centre[0]:+.1f}%, {100 * centre[1]:+.1f}% of the image from the camera's own calibration "
-        f"(expected within {100 * MAX_REFINED_CHANGE:.0f}%); compare with --fixed-intrinsics"
-    ]
+    if max(np.abs(focal).max(), np.abs(centre).max()) > MAX_REFINED_CHANGE:
+        problems.append(
+            f"the bundle adjustment moved fx, fy by {100 * focal[0]:+.1f}%, {100 * focal[1]:+.1f}% and the principal "
+            f"point by {100 * centre[0]:+.1f}%, {100 * centre[1]:+.1f}% of the image from the camera's own calibration "
+            f"(expected within {100 * MAX_REFINED_CHANGE:.0f}%); compare with --fixed-intrinsics"
+        )
+    r, factors = radial_profile(K_own, dist_own, image_size)
+    own, refined = factors[-1], radial_factor(dist_refined, r[-1])  # both at the own solve's corner radius
+    if abs(refined - own) > MAX_REFINED_CHANGE:
+        problems.append(
+            f"the bundle adjustment changed the distortion at the image corners from {100 * (own - 1):+.0f}% to "
+            f"{100 * (refined - 1):+.0f}% of their radius (k1 {dist_own[0]:.3f} -> {dist_refined[0]:.3f}, k2 "
+            f"{dist_own[1]:.3f} -> {dist_refined[1]:.3f}; expected within {100 * MAX_REFINED_CHANGE:.0f}%); compare "
+            "with --fixed-intrinsics"
+        )
+    return problems
 
 
 def reprojection_outliers(names: Sequence[str], rms: Sequence[float]) -> dict[str, str]:

@@ -196,7 +196,7 @@ def calibrate_rig(
         warnings[camera] = tuple(
             check_intrinsics(result.K[c], result.dist[c], own.image_size)
             + (check_coverage(covered[camera]) if own.used else [])  # known intrinsics need no coverage
-            + check_refinement(own.K, result.K[c], own.image_size)
+            + check_refinement(own.K, own.dist, result.K[c], result.dist[c], own.image_size)
             + ([outliers[camera]] if camera in outliers else [])
         )
         for warning in warnings[camera]:

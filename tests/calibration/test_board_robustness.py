@@ -150,9 +150,12 @@ def test_plausibility_checks_name_the_numbers():
     assert "133 degree horizontal field of view" in wide
     (fold,) = check_intrinsics(_K(640.0, 640.0, 360.0), np.array([0.2, -0.45, 0, 0, 0]), size)
     assert "folds the image" in fold and "k2 = -0.450" in fold
-    (moved,) = check_refinement(_K(900.0, 640.0, 360.0), _K(720.0, 640.0, 420.0), size)
+    own = np.array([0.2, -0.4, 0, 0, 0])
+    (moved,) = check_refinement(_K(900.0, 640.0, 360.0), own, _K(720.0, 640.0, 420.0), own, size)
     assert "fx, fy by -20.0%, -20.0%" in moved and "+8.3% of the image" in moved
-    assert check_refinement(_K(900.0, 640.0, 360.0), _K(910.0, 645.0, 362.0), size) == []
+    (bent,) = check_refinement(_K(700.0, 640.0, 360.0), own, _K(700.0, 640.0, 360.0), np.array([0.04, 0.02, 0, 0, 0]), size)
+    assert "distortion at the image corners from -26% to +7%" in bent and "k1 0.200 -> 0.040" in bent
+    assert check_refinement(_K(900.0, 640.0, 360.0), own, _K(910.0, 645.0, 362.0), own * 1.02, size) == []
 
 
 def test_coverage_counts_image_cells_with_corners():
