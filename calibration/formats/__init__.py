@@ -1,8 +1,10 @@
 """Foreign calibration files -> Rig (import) and Rig -> EasyMocap files (export); docs/rig-import.md.
 
 Formats (one module each): "easymocap" (intri.yml + extri.yml), "panoptic" (calibration_<seq>.json),
-"anipose" (calibration.toml), "caliscope" (camera_array.toml), "zju-annots" (annots.npy). Importers convert to metres and keep each format's
-world as it is; every problem raises RigError naming the file, the camera and the field.
+"anipose" (calibration.toml), "caliscope" (camera_array.toml), "zju-annots" (annots.npy), "deepmulticap"
+(parameter/<subject>/<view>_*.npy). Importers convert to metres and keep each format's world as it is (but
+deepmulticap's, mirrored in x so that its renders' flipped rows fit a proper camera); every problem raises
+RigError naming the file, the camera and the field.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from calibration.errors import RigError
 from calibration.formats import fields
 from calibration.formats.anipose import read_anipose
 from calibration.formats.caliscope import read_caliscope
+from calibration.formats.deepmulticap import DEEPMULTICAP_IMAGE_SIZE, read_deepmulticap
 from calibration.formats.easymocap import read_easymocap, resolve_sources, write_easymocap
 from calibration.formats.panoptic import read_panoptic
 from calibration.formats.zju_annots import ZJU_IMAGE_SIZE, read_zju_annots
 from calibration.rig import Rig
 
-FORMATS = ("easymocap", "panoptic", "anipose", "caliscope", "zju-annots")
+FORMATS = ("easymocap", "panoptic", "anipose", "caliscope", "zju-annots", "deepmulticap")
 EXPORT_FORMATS = ("easymocap",)
 _SIZED_FORMATS = ("panoptic", "anipose", "caliscope")  # their files carry the image size
 
@@ -58,11 +61,13 @@ def import_rig(
 
     format: one of FORMATS.
     sources: easymocap: [intri.yml, extri.yml] or [folder containing both]; panoptic: [calibration_<seq>.json];
-        anipose: [calibration.toml]; caliscope: [camera_array.toml]; zju-annots: [annots.npy].
+        anipose: [calibration.toml]; caliscope: [camera_array.toml]; zju-annots: [annots.npy];
+        deepmulticap: [parameter/<subject> folder, or the folder holding parameter/].
     camera_type: panoptic only, the camera type to import ("hd", "vga", "kinect-color", ...).
     allow_pickle: zju-annots only; annots.npy is a pickle, read only when this is True (trusted files).
     image_size: (width, height) pixels. easymocap: fills missing H_/W_ (an error without it when they are
-        missing); zju-annots: the size of every camera (default 1024 x 1024); refused for panoptic, anipose and
+        missing); zju-annots: the size of every camera (default 1024 x 1024); deepmulticap: likewise (default
+        512 x 512); refused for panoptic, anipose and
         caliscope, whose files carry the size.
     """
     _check_format(format, FORMATS, "import")
@@ -80,6 +85,10 @@ def import_rig(
         return read_anipose(_single_source(format, sources, "calibration.toml"))
     if format == "caliscope":
         return read_caliscope(_single_source(format, sources, "camera_array.toml"))
+    if format == "deepmulticap":
+        return read_deepmulticap(
+            _single_source(format, sources, "DeepMultiCap folder"), image_size=image_size or DEEPMULTICAP_IMAGE_SIZE
+        )
     return read_zju_annots(
         _single_source(format, sources, "annots.npy"),
         allow_pickle=allow_pickle,

@@ -13,10 +13,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from calibration.formats import FORMATS
 
     importer = actions.add_parser(
-        "import", help="convert EasyMocap / Panoptic / Anipose / caliscope / ZJU-MoCap calibration to rig.yaml"
+        "import",
+        help="convert EasyMocap / Panoptic / Anipose / caliscope / ZJU-MoCap / DeepMultiCap calibration to rig.yaml",
     )
     importer.add_argument("--format", required=True, choices=FORMATS, help="format of the source files")
-    importer.add_argument("sources", nargs="+", type=Path, help="source file(s): intri.yml extri.yml | json | toml | npy")
+    importer.add_argument(
+        "sources", nargs="+", type=Path, help="source file(s): intri.yml extri.yml | json | toml | npy | folder"
+    )
     importer.add_argument("--out", required=True, type=Path, help="rig.yaml to write")
     importer.add_argument(
         "--force",
@@ -32,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs=2,
         type=int,
         metavar=("WIDTH", "HEIGHT"),
-        help="image size for formats that may lack it (EasyMocap without H_/W_, ZJU-MoCap; default 1024 1024 for ZJU)",
+        help="image size for formats that may lack it (EasyMocap without H_/W_, ZJU-MoCap, DeepMultiCap; "
+        "default 1024 1024 for ZJU, 512 512 for DeepMultiCap)",
     )
     importer.set_defaults(func=run_import)
 

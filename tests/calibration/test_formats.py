@@ -151,7 +151,7 @@ def cameras(make_ring_rig) -> list[Camera]:
 
 
 def test_formats_listed():
-    assert FORMATS == ("easymocap", "panoptic", "anipose", "caliscope", "zju-annots")
+    assert FORMATS == ("easymocap", "panoptic", "anipose", "caliscope", "zju-annots", "deepmulticap")
 
 
 def test_easymocap_export_import_round_trip(cameras, tmp_path):
