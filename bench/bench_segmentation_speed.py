@@ -5,7 +5,8 @@ and brought back by the guided filter (the default), in the same run on the same
 Scenes: `segmentation.testing.make_scene` (Anny bodies inflated 1-3 cm plus hair, over a textured background),
 3 people, 5 ring cameras of 1920x1080 (radius 4.5 m, 60 deg), categories natural and close, the bodies being the
 true ones (oracle bodies: this measures the foreground and split, not the body fit). Wall and CPU seconds per
-frame of `segment_frame` (5 views: body depth maps, foreground, split into people).
+frame of `segment_frame` (5 views: body depth maps, foreground, split into people); wall seconds depend on what
+else runs on the machine, CPU seconds (process time, all threads) much less.
 
     .venv/bin/python bench/bench_segmentation_speed.py [--scenes 2] [--no-write]
 
