@@ -189,7 +189,8 @@ def main() -> None:
     lines = [
         "## Calibration",
         "",
-        f"Command: `.venv/bin/python bench/bench_calibration.py --caliscope DIR`; machine: {MACHINE}; date: {DATE}.",
+        f"Command: `.venv/bin/python bench/bench_calibration.py --caliscope DIR`; machine: {MACHINE}; date: {DATE};",
+        "other jobs shared the CPU, so times are upper bounds.",
         "",
         "Synthetic: a jittered ring rig (60 degree lenses, k1 = -0.12, k2 = 0.05, small p1/p2) filming a board held at",
         "random poses, rendered with `render` (3x3 supersampled, blur 0.6 px, noise 1 grey level); world = camera",
