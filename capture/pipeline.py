@@ -412,12 +412,16 @@ def _body_frames(run_dir: Path, config: ReconstructConfig) -> list[int]:
 def stage_keypoints(rig: Rig, config: ReconstructConfig, needed: bool) -> StageRecord:
     if not needed:
         return StageRecord("off", note="the capture has 2D keypoints")
-    argv = ["--rig", str(config.rig), "--out", str(config.out)]
-    argv += ["--frames", config.frames] if config.frames else []
-    argv += ["--force"] if config.force else []
+    from body.detection.stage import KeypointStageConfig
+    from capture.commands.keypoints import detect_keypoints
+
     quarantine_unreadable(sorted((config.out / "keypoints").glob("*/*.json")))
-    _run_command("keypoints", argv)
-    return StageRecord("done", note="offline BlazePose (capture keypoints)")
+    coverage = detect_keypoints(rig, config.out, rig.names, parse_frames(config.frames),
+                                KeypointStageConfig(force=config.force))  # fmt: skip
+    found = sum(entry["found"] for views in coverage.values() for entry in views.values())
+    expected = sum(entry["expected"] for views in coverage.values() for entry in views.values())
+    return StageRecord("done", note=f"offline BlazePose, tiles and rig-guided re-detection; people found in "
+                       f"{found} of {expected} views they project into (report/keypoints/coverage.json)")  # fmt: skip
 
 
 def stage_body(rig: Rig, config: ReconstructConfig, keypoint_argv: list[str]) -> StageRecord:

@@ -104,10 +104,20 @@ def keypoint_similarity(a: PersonKeypoints, b: PersonKeypoints, kappa: float = 0
 
 def merge_duplicates(people: list[PersonKeypoints], config: CropPassConfig = CropPassConfig()) -> list[PersonKeypoints]:
     """Greedy non-maximum suppression by OKS: keep people by decreasing score, drop any whose OKS with a kept
-    person exceeds ``config.oks_threshold``. Returns the kept people sorted by decreasing score."""
+    person, as detected or with left and right swapped (a detector seeing someone from behind may mirror them in
+    one pass and not in another), exceeds ``config.oks_threshold``. Returns the kept people sorted by decreasing
+    score."""
+    from body.association import mirror_permutation
+
     kept: list[PersonKeypoints] = []
     for person in sorted(people, key=lambda p: -p.score):
-        if all(keypoint_similarity(person, other, config.kappa) <= config.oks_threshold for other in kept):
+        twin = mirror_permutation(person.layout)
+        mirrored = PersonKeypoints(person.keypoints[twin], person.confidence[twin], person.layout, person.bbox, 0.0)
+        if all(
+            max(keypoint_similarity(person, other, config.kappa), keypoint_similarity(mirrored, other, config.kappa))
+            <= config.oks_threshold
+            for other in kept
+        ):
             kept.append(person)
     return kept
 
@@ -157,6 +167,21 @@ def detect_people(
     for window in tile_windows(size, config.tile_size):
         found = _detect_in_window(detector, image, window)
         people.extend(person for person in found if not _cut_by_tile(person, window, size))
-    for box in boxes:
-        people.extend(_detect_in_window(detector, image, crop_window(box, size, config)))
+    people.extend(detect_in_boxes(detector, image, boxes, config))
     return merge_duplicates(people, config)
+
+
+def detect_in_boxes(
+    detector: KeypointDetector, image: np.ndarray, boxes: np.ndarray | None, config: CropPassConfig = CropPassConfig()
+) -> list[PersonKeypoints]:
+    """The crop pass alone: people found in one crop per box (:func:`crop_window`), in image pixels, not merged.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        boxes: (M, 4) ``[x0, y0, x1, y1]`` pixel boxes where people are expected, or None (nothing to do).
+    """
+    size = (image.shape[1], image.shape[0])
+    people = []
+    for box in check_boxes(boxes):
+        people.extend(_detect_in_window(detector, image, crop_window(box, size, config)))
+    return people

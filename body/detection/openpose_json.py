@@ -34,9 +34,10 @@ _EMPTY_FIELDS = (
 )  # fmt: skip
 
 
-def people_to_openpose(people: list[PersonKeypoints], detector: str | None = None) -> dict:
-    """The OpenPose JSON document (a dict) for one image's people; all must share one layout."""
-    layouts = {person.layout for person in people}
+def people_to_openpose(people: list[PersonKeypoints], detector: str | None = None, layout: str | None = None) -> dict:
+    """The OpenPose JSON document (a dict) for one image's people; all must share one layout (``layout`` when
+    given, which also names the layout of a file without people)."""
+    layouts = {person.layout for person in people} | ({get_layout(layout).name} if layout else set())
     if len(layouts) > 1:
         raise DetectionError(f"people_to_openpose: expected one layout for all people, got {sorted(layouts)}")
     entries = []
@@ -56,9 +57,12 @@ def people_to_openpose(people: list[PersonKeypoints], detector: str | None = Non
     return document
 
 
-def write_openpose_json(path: str | Path, people: list[PersonKeypoints], detector: str | None = None) -> Path:
-    """Write one image's people to ``path`` as OpenPose JSON, atomically; returns ``path``."""
-    atomic_write_text(path, json.dumps(people_to_openpose(people, detector), separators=(",", ":")))
+def write_openpose_json(
+    path: str | Path, people: list[PersonKeypoints], detector: str | None = None, layout: str | None = None
+) -> Path:
+    """Write one image's people to ``path`` as OpenPose JSON, atomically (see :func:`people_to_openpose`); returns
+    ``path``."""
+    atomic_write_text(path, json.dumps(people_to_openpose(people, detector, layout), separators=(",", ":")))
     return Path(path)
 
 

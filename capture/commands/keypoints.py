@@ -2,7 +2,9 @@
 
 Writes ``RUN/keypoints/<camera>/<frame:06d>.json`` (OpenPose JSON, layout body25 or coco17) and an overlay
 ``RUN/report/keypoints/<camera>_<frame:06d>.png`` for one frame per camera. Frames already written are skipped
-unless ``--force``.
+unless ``--force``. Tiles sized from the rig and re-detection where other views triangulated someone are on by
+default (``body.detection.stage``); ``RUN/report/keypoints/coverage.json`` gives per view and frame the people expected
+and found.
 """
 
 from __future__ import annotations
@@ -31,8 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_frames_argument(parser, "frames to detect on instead of the rig's frame range")
     parser.add_argument("--max-people", type=int, default=6, help="most people per image (default: 6)")
     parser.add_argument(
-        "--tile-size", type=int, default=0, help="also detect in square tiles of this side, px (small people); 0: off"
-    )
+        "--tile-size", type=int, default=None,
+        help="also detect in square tiles of this side, px (small people); default: per view, twice the height of a "
+        "1.8 m person at the capture volume's centre; 0: off",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-redetect", action="store_true",
+        help="do not detect again where a person triangulated from other views (or the previous frame) was missed",
+    )  # fmt: skip
     parser.add_argument(
         "--overlay-frame", type=int, default=None, help="frame drawn to RUN/report/keypoints/ (default: the first)"
     )
@@ -70,59 +78,51 @@ def _selected_frames(rig, cameras: list[str], frames) -> dict[str, list[int]]:
 
 
 def run_keypoints(args: argparse.Namespace) -> int:
-    import cv2
-
-    from body.detection import CropPassConfig, DetectionError, create_detector, detect_people, read_openpose_json
-    from body.detection.frames import conform_to_camera, read_camera_frames
-    from body.detection.openpose_json import write_openpose_json
-    from body.detection.overlay import draw_people
-    from calibration.atomic import write_png
     from calibration.rig_file import load_rig
     from capture.cli import UserFacingError
 
     rig = load_rig(args.rig)
-    if rig.layout is None or (rig.layout.images is None and rig.layout.videos is None):
-        raise UserFacingError(f"{args.rig}: the rig has no capture section with 'images' or 'videos' to detect on")
     if args.max_people < 1:
         raise UserFacingError(f"--max-people: expected >= 1, got {args.max_people}")
     cameras = args.cameras or rig.names
     unknown = sorted(set(cameras) - set(rig.names))
     if unknown:
         raise UserFacingError(f"--cameras: unknown camera(s) {unknown}; the rig has {rig.names}")
-    config = CropPassConfig(tile_size=max(args.tile_size, 0))
-    out = args.out / "keypoints"
+    from body.detection.stage import KeypointStageConfig
+
+    config = KeypointStageConfig(detector=args.detector, layout=args.layout, max_people=args.max_people,
+                                 tile_size=None if args.tile_size is None else max(args.tile_size, 0),
+                                 redetect=not args.no_redetect, overlay_frame=args.overlay_frame, force=args.force)  # fmt: skip
+    detect_keypoints(rig, args.out, cameras, args.frames, config)
+    return 0
+
+
+def detect_keypoints(rig, out: Path, cameras: list[str], frames, config) -> dict:
+    """Run the keypoint stage (``body.detection.stage.run_keypoint_stage``) on the frames --frames selects
+    (FrameRange or None: the rig's range), with a progress bar; prints what it wrote and the people found per view
+    (of those triangulated that project into it). Returns the stage's coverage. Raises UserFacingError."""
+    from body.detection import DetectionError
+    from body.detection.stage import run_keypoint_stage
+    from capture.cli import UserFacingError
+
+    if rig.layout is None or (rig.layout.images is None and rig.layout.videos is None):
+        raise UserFacingError(f"{rig.source}: the rig has no capture section with 'images' or 'videos' to detect on")
+    out_dir = out / "keypoints"
     try:
-        selected = _selected_frames(rig, cameras, args.frames)
-        plans = {}
-        for camera, frames in selected.items():
-            overlay = args.overlay_frame if args.overlay_frame is not None else (frames[0] if frames else None)
-            overlay_png = args.out / "report" / "keypoints" / f"{camera}_{overlay or 0:06d}.png"
-            todo = [f for f in frames if args.force or not (out / camera / f"{f:06d}.json").exists()]
-            if overlay in frames and overlay not in todo and not overlay_png.exists():
-                todo = sorted(todo + [overlay])
-            plans[camera] = (todo, overlay, overlay_png, len(frames))
-        progress = ProgressLog("keypoints", sum(len(todo) for todo, *_ in plans.values()), "images")
-        written = 0
-        with create_detector(args.detector, layout=args.layout, max_people=args.max_people) as detector:
-            for camera, (todo, overlay, overlay_png, _) in plans.items():
-                for frame, image in read_camera_frames(rig.layout, camera, todo):
-                    image = conform_to_camera(image, rig[camera], frame, args.rig)
-                    path = out / camera / f"{frame:06d}.json"
-                    if args.force or not path.exists():
-                        people = detect_people(detector, image, None, config)
-                        write_openpose_json(path, people, detector=detector.name)
-                        written += 1
-                    else:
-                        people = read_openpose_json(path)
-                    if frame == overlay:
-                        write_png(overlay_png, cv2.cvtColor(draw_people(image, people), cv2.COLOR_RGB2BGR))
-                        print(f"overlay: {overlay_png}")
-                    progress.step(f"{camera} frame {frame}")
+        selected = _selected_frames(rig, cameras, frames)
+        progress = ProgressLog("keypoints", sum(map(len, selected.values())), "images")
+        summary = run_keypoint_stage(rig, out, selected, config, progress=progress.step)
     except DetectionError as error:
         raise UserFacingError(str(error)) from error
-    skipped = sum(total for *_, total in plans.values()) - written
+    for png in summary.overlays:
+        print(f"overlay: {png}")
     wanted = len(set().union(*selected.values()))  # every selected frame is in some view
-    lacking = [f"{camera} ({wanted - total})" for camera, (*_, total) in plans.items() if total < wanted]
-    print(f"wrote {written} keypoint files to {out} ({skipped} already there, skipped)"
+    lacking = [f"{camera} ({wanted - len(got)})" for camera, got in selected.items() if len(got) < wanted]
+    print(f"wrote {summary.written} keypoint files to {out_dir} ({summary.skipped} already there, skipped)"
           + (f"; views lacking frames: {', '.join(lacking)} (see the warnings)" if lacking else ""))  # fmt: skip
-    return 0
+    totals = summary.totals()
+    if totals:
+        shown = ", ".join(f"{camera} {found}/{expected}" for camera, (found, expected) in totals.items())
+        print(f"people found / expected per view (triangulated from >= 2 views, projected): {shown}; per frame in "
+              f"{out / 'report' / 'keypoints' / 'coverage.json'}")  # fmt: skip
+    return summary.coverage

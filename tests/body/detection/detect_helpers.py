@@ -91,3 +91,51 @@ def random_person(offset: float = 0.0) -> PersonKeypoints:
     confidence = rng.uniform(0.3, 1.0, size=17)
     confidence[4] = 0.0
     return PersonKeypoints(keypoints, confidence, "coco17")
+
+
+PILLAR_HEIGHTS = {"nose": 1.65, "neck": 1.5, "shoulder": 1.45, "elbow": 1.15, "wrist": 0.9, "hip": 0.95,
+                  "knee": 0.5, "ankle": 0.08, "eye": 1.68, "ear": 1.64, "toe": 0.0, "heel": 0.03}  # fmt: skip
+"""Height above the floor (metres) of each BODY_25 joint of a pillar person, by a part of the joint's name."""
+
+
+class PillarDetector(KeypointDetector):
+    """A fake detector for rig-guided detection: every white blob at least `min_fraction` of the image's height
+    tall is a person drawn by `pillar_image` (a 1.8 m pillar); its BODY_25 joints lie on the blob's vertical centre
+    line at PILLAR_HEIGHTS, so views of the same pillar triangulate to one person."""
+
+    name = "pillars"
+
+    def __init__(self, min_fraction: float = 0.46) -> None:
+        from body.keypoint_layouts import get_layout
+
+        self.layout = get_layout("body25")
+        self.min_fraction = min_fraction
+        heights = [next(h for part, h in PILLAR_HEIGHTS.items() if part in name) for name in self.layout.keypoints]
+        self.relative = (1.8 - np.array(heights)) / 1.8  # 0 at the top of the blob, 1 at its bottom
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> list[PersonKeypoints]:
+        self.calls += 1
+        mask = (image[..., 0] > 200).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        people = []
+        for x, y, w, h, _ in stats[1:count]:
+            if h < self.min_fraction * image.shape[0]:
+                continue
+            keypoints = np.stack([np.full(len(self.relative), x + (w - 1) / 2), y + self.relative * (h - 1)], -1)
+            box = np.array([x, y, x + w - 1, y + h - 1])
+            people.append(PersonKeypoints(keypoints, np.full(len(self.relative), 0.9), "body25", box))
+        return people
+
+
+def pillar_image(camera, positions: list[tuple[float, float]], width: float = 0.2) -> np.ndarray:
+    """(H, W, 3) uint8 RGB view of `camera` (calibration.Camera): black, each person a white box around the
+    projection of a `width` x `width` x 1.8 m pillar standing at floor position (x, y), metres (z up)."""
+    image = np.zeros((camera.height, camera.width, 3), dtype=np.uint8)
+    half = width / 2
+    for x, y in positions:
+        corners = np.array([[x + dx, y + dy, z] for dx in (-half, half) for dy in (-half, half) for z in (0.0, 1.8)])
+        pixels = camera.project(corners)
+        (x0, y0), (x1, y1) = np.floor(pixels.min(0)).astype(int), np.ceil(pixels.max(0)).astype(int)
+        image[max(y0, 0) : max(y1 + 1, 0), max(x0, 0) : max(x1 + 1, 0)] = 255
+    return image
