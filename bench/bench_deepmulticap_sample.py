@@ -53,6 +53,8 @@ PICTURE = ROOT / "docs" / "deepmulticap_overlay.png"
 UP = (0.0, 1.0, 0.0)
 """The authors' world is y-up (the x mirror of the import keeps y)."""
 FRAME = 0
+BODY_TARGET_CM, IOU_TARGET, CONNECTED_TARGET = 3.0, 0.90, 0.99
+"""Targets: body-to-SMPL-X Chamfer (cm), silhouette IoU per person-view, share of area in the largest component."""
 REGIMES = {"fitted": "masks given (union of the authors' masks), BlazePose keypoints",
            "images": "no masks: segmentation from the images and the fitted bodies, BlazePose keypoints"}
 
@@ -219,6 +221,20 @@ def fmt(value: float, digits: int = 2) -> str:
     return "-" if not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def targets(scores: list[PersonScore]) -> str:
+    """The figures against the targets: body within 3 cm, IoU >= 0.90 per person-view, one connected mesh."""
+    chamfers = [score.body_to_smplx_cm[0] for score in scores]
+    ious = [iou for score in scores for iou in score.mesh_iou]
+    connected = [score.largest_component_share for score in scores]
+    return (
+        f"Targets: fitted body within {BODY_TARGET_CM:g} cm (Chamfer) of the SMPL-X fit: "
+        f"{sum(c <= BODY_TARGET_CM for c in chamfers)} of {len(scores)} people; mesh IoU >= {IOU_TARGET:.2f}: "
+        f"{sum(i >= IOU_TARGET for i in ious)} of {len(ious)} person-views (min {fmt(np.nanmin(ious), 3)}); "
+        f"one connected mesh (>= {100 * CONNECTED_TARGET:g} % of the area in one component): "
+        f"{sum(c >= CONNECTED_TARGET for c in connected)} of {len(scores)} people."
+    )
+
+
 def section(results: dict, views: list[str], resolution: int, command: str) -> str:
     lines = [
         HEADING,
@@ -236,8 +252,10 @@ def section(results: dict, views: list[str], resolution: int, command: str) -> s
         "",
     ]
     for regime, result in results.items():
+        stages = ", ".join(f"{name} {seconds:.0f}" for name, seconds in result["stages"].items())
         lines += [f"Regime \"{regime}\" ({REGIMES[regime]}): people found {result['found']} of "
-                  f"{len(result['scores'])}; reconstruct {result['seconds']:.0f} s wall.", ""]
+                  f"{len(result['scores'])}; reconstruct {result['seconds']:.0f} s wall (stages, s: {stages}); "
+                  f"keypoints: {result['keypoints_note']}.", ""]
         lines.append("| person (track) | body to SMPL-X: Chamfer / ours->SMPL-X / SMPL-X->ours (cm) | mesh IoU "
                      + " / ".join(views) + " | body IoU " + " / ".join(views) + " | area in largest component |")
         lines.append("| --- | --- | --- | --- | --- |")
@@ -249,7 +267,7 @@ def section(results: dict, views: list[str], resolution: int, command: str) -> s
                 + " | " + " / ".join(fmt(x, 3) for x in score.body_iou)
                 + f" | {fmt(100 * score.largest_component_share, 1)} % |"
             )
-        lines.append("")
+        lines += ["", targets(result["scores"]), ""]
     lines += [
         f"![DeepMultiCap sample, regime \"{next(iter(results))}\"](deepmulticap_overlay.png)",
         "",
@@ -278,9 +296,12 @@ def main() -> None:
         seconds = reconstruct(rig_path, folder / "run", args.resolution)
         rig = load_rig(rig_path)
         scores, found, drawing = score_run(args.dataset, rig, folder / "run")
-        results[regime] = {"scores": scores, "found": found, "seconds": seconds}
-        (folder / "scores.json").write_text(json.dumps({"found": found, "seconds": seconds,
-                                                        "scores": [vars(s) for s in scores]}, indent=1))
+        record = json.loads((folder / "run" / "run.json").read_text())
+        results[regime] = {"scores": scores, "found": found, "seconds": seconds,
+                           "stages": {name: stage["seconds"] for name, stage in record["stages"].items()},
+                           "keypoints_note": record["stages"]["keypoints"]["note"]}
+        (folder / "scores.json").write_text(json.dumps({**results[regime], "scores": [vars(s) for s in scores]},
+                                                       indent=1))
         if regime == regimes[0] and not args.no_doc:
             overlay(args.dataset, rig, drawing, PICTURE)
     views = [camera.name for camera in load_rig(args.work / regimes[0] / "capture" / "rig.yaml")]
