@@ -35,6 +35,9 @@ class CropPassConfig:
     """Two detections with an OKS above this are the same person; the one with the higher score is kept."""
     kappa: float = 0.1
     """OKS per-joint falloff constant (COCO's k = 2 sigma; 0.1 is about a COCO shoulder or hip)."""
+    explained_fraction: float = 0.6
+    """A detection whose joints coincide (per-joint OKS > 0.5) for this fraction or more with the same joints of
+    people already kept (a part of one of them, or a mixture of several, as a crowded full frame gives) is dropped."""
 
 
 def check_boxes(boxes: np.ndarray | None, argument: str = "boxes") -> np.ndarray:
@@ -94,30 +97,44 @@ def keypoint_similarity(a: PersonKeypoints, b: PersonKeypoints, kappa: float = 0
     """
     if a.layout != b.layout:
         raise DetectionError(f"keypoint_similarity: expected the same layout, got {a.layout!r} and {b.layout!r}")
+    return _mean_similarity(joint_similarities(a, b, kappa))
+
+
+def _mean_similarity(similarity: np.ndarray) -> float:
+    """Mean of the (K,) per-joint terms present (not NaN); 0 when none is."""
+    common = ~np.isnan(similarity)
+    return float(np.mean(similarity[common])) if common.any() else 0.0
+
+
+def joint_similarities(a: PersonKeypoints, b: PersonKeypoints, kappa: float = 0.1) -> np.ndarray:
+    """(K,) per-joint OKS terms exp(-d^2 / (2 s^2 kappa^2)) of two detections in the same layout (see
+    :func:`keypoint_similarity`); NaN where a joint is missing from either."""
     common = (a.confidence > 0) & (b.confidence > 0)
-    if not common.any():
-        return 0.0
     areas = [max((p.bbox[2] - p.bbox[0]) * (p.bbox[3] - p.bbox[1]), 1.0) for p in (a, b)]
-    squared = np.sum((a.keypoints[common] - b.keypoints[common]) ** 2, axis=-1)
-    return float(np.mean(np.exp(-squared / (2.0 * np.mean(areas) * kappa**2))))
+    squared = np.sum((a.keypoints - b.keypoints) ** 2, axis=-1)
+    return np.where(common, np.exp(-squared / (2.0 * np.mean(areas) * kappa**2)), np.nan)
 
 
 def merge_duplicates(people: list[PersonKeypoints], config: CropPassConfig = CropPassConfig()) -> list[PersonKeypoints]:
-    """Greedy non-maximum suppression by OKS: keep people by decreasing score, drop any whose OKS with a kept
-    person, as detected or with left and right swapped (a detector seeing someone from behind may mirror them in
-    one pass and not in another), exceeds ``config.oks_threshold``. Returns the kept people sorted by decreasing
-    score."""
+    """Greedy non-maximum suppression: keep people by decreasing score, drop any whose OKS with a kept person, as
+    detected or with left and right swapped (a detector seeing someone from behind may mirror them in one pass and
+    not in another), exceeds ``config.oks_threshold``, or whose joints the kept people explain
+    (``config.explained_fraction``). Returns the kept people sorted by decreasing score."""
     from body.association import mirror_permutation
 
     kept: list[PersonKeypoints] = []
     for person in sorted(people, key=lambda p: -p.score):
         twin = mirror_permutation(person.layout)
         mirrored = PersonKeypoints(person.keypoints[twin], person.confidence[twin], person.layout, person.bbox, 0.0)
-        if all(
-            max(keypoint_similarity(person, other, config.kappa), keypoint_similarity(mirrored, other, config.kappa))
-            <= config.oks_threshold
-            for other in kept
-        ):
+        explained = np.zeros(len(twin), dtype=bool)
+        duplicate = False
+        for other in kept:
+            direct = joint_similarities(person, other, config.kappa)
+            swapped = joint_similarities(mirrored, other, config.kappa)
+            duplicate |= max(_mean_similarity(direct), _mean_similarity(swapped)) > config.oks_threshold
+            explained |= (np.nan_to_num(direct) > 0.5) | (np.nan_to_num(swapped) > 0.5)[twin]
+        present = person.confidence > 0
+        if not duplicate and not (present.any() and explained[present].mean() >= config.explained_fraction):
             kept.append(person)
     return kept
 

@@ -194,9 +194,8 @@ class _FrameLoop:
                 people[name] = self._read(self._path(name, frame))
         found = self._associate(frame, people)
         if self.config.redetect and todo:
-            boxes = self._missed_boxes(found, people, todo)
-            extra = {name: detect_in_boxes(self.detector, images[name], boxes[name], self.crop[name])
-                     for name in todo if len(boxes[name])}  # fmt: skip
+            extra = {name: self._redetect(images[name], self.rig[name], missed)
+                     for name, missed in self._missed(found, people, todo).items()}  # fmt: skip
             for name, new in extra.items():
                 people[name] = merge_duplicates(people[name] + new, self.crop[name])
             if any(extra.values()):
@@ -234,24 +233,40 @@ class _FrameLoop:
         detections = FrameDetections(frame, self.detector.layout.name, keypoints, confidence)
         return [person for person in self.associator(detections) if person.num_views >= 2]
 
-    def _missed_boxes(self, found: list, people: dict[str, list[PersonKeypoints]], todo: list[str]) -> dict:
-        """Per view in ``todo``, (M, 4) boxes where a triangulated person projects but was not detected, and where
-        a person of the previous frame that this frame lost projects and no detection lies."""
-        boxes: dict[str, list[np.ndarray]] = {name: [] for name in todo}
+    def _missed(self, found: list, people: dict[str, list[PersonKeypoints]], todo: list[str]) -> dict[str, list]:
+        """Per view in ``todo``, the 3D people (``Person3D``) to look for again: those triangulated from other views
+        that project into it, and those of the previous frame that this frame lost, where no detection lies."""
+        missed: dict[str, list] = {name: [] for name in todo}
         for person in found:
             for view, camera in enumerate(self.cameras):
-                box = expected_box(camera, person.keypoints, person.confidence) if camera.name in boxes else None
-                if box is not None and view not in person.detections:
-                    boxes[camera.name].append(box)
+                if camera.name in missed and view not in person.detections:
+                    if expected_box(camera, person.keypoints, person.confidence) is not None:
+                        missed[camera.name].append(person)
         centroids = [_centroid(person) for person in found]
         for person in self.previous:
             if any(np.linalg.norm(_centroid(person) - c) < TRACK_MATCH_M for c in centroids):
                 continue
             for camera in self.cameras:
-                box = expected_box(camera, person.keypoints, person.confidence) if camera.name in boxes else None
+                box = expected_box(camera, person.keypoints, person.confidence) if camera.name in missed else None
                 if box is not None and all(box_overlap(box, p.bbox) < 0.5 for p in people[camera.name]):
-                    boxes[camera.name].append(box)
-        return {name: np.array(listed).reshape(-1, 4) for name, listed in boxes.items()}
+                    missed[camera.name].append(person)
+        return missed
+
+    def _redetect(self, image: np.ndarray, camera, missed: list) -> list[PersonKeypoints]:
+        """Per missed 3D person, the detection in a crop around its projection that matches the projected joints
+        (``body.detection.evaluation.match_people``), if any: other people in the crop are left to the passes
+        that found them."""
+        from body.detection.evaluation import match_people, reference_size
+
+        found = []
+        for person in missed:
+            pixels = camera.project(person.keypoints)
+            visible = (person.confidence > 0) & camera.sees(person.keypoints)
+            box = expected_box(camera, person.keypoints, person.confidence)
+            candidates = detect_in_boxes(self.detector, image, box[None], self.crop[camera.name])
+            (match,) = match_people(candidates, [pixels], [visible], [max(reference_size(pixels, visible), 1.0)])
+            found += [match] if match is not None else []
+        return found
 
     def _coverage(self, found: list, people: dict[str, list[PersonKeypoints]], views: list[str]) -> dict:
         coverage = {}

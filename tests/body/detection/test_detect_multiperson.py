@@ -97,3 +97,16 @@ def test_merge_duplicates_keeps_the_higher_score():
     people = [_person(keypoints + 1, 0.6), _person(keypoints, 0.8), _person(keypoints + 400, 0.7)]
     kept = merge_duplicates(people)
     assert [p.score for p in kept] == [0.8, 0.7]
+
+
+def test_merge_duplicates_drops_a_mirrored_copy_and_a_mixture_of_kept_people_but_keeps_a_neighbour():
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0, 100, size=(17, 2))
+    b = a + [150.0, 0.0]  # a neighbour 150 px to the right
+    twin = np.array([0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15])  # COCO-17 left <-> right
+    mixture = np.where((np.arange(17) < 6)[:, None], a, b)  # 6 joints of a, 6 of b, 5 missing: OKS 0.5 with each
+    confidence = np.where(np.arange(17) < 12, 0.9, 0.0)
+    mixed = PersonKeypoints(mixture, confidence, "coco17", score=0.6)
+    people = [_person(a, 0.9), _person(b, 0.8), _person(a[twin], 0.7), mixed]
+    assert [p.score for p in merge_duplicates(people)] == [0.9, 0.8]
+    assert [p.score for p in merge_duplicates(people, CropPassConfig(explained_fraction=1.01))] == [0.9, 0.8, 0.6]
