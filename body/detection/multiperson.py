@@ -115,14 +115,17 @@ def joint_similarities(a: PersonKeypoints, b: PersonKeypoints, kappa: float = 0.
     return np.where(common, np.exp(-squared / (2.0 * np.mean(areas) * kappa**2)), np.nan)
 
 
-def merge_duplicates(people: list[PersonKeypoints], config: CropPassConfig = CropPassConfig()) -> list[PersonKeypoints]:
+def merge_duplicates(
+    people: list[PersonKeypoints], config: CropPassConfig = CropPassConfig(), first: list[PersonKeypoints] = ()
+) -> list[PersonKeypoints]:
     """Greedy non-maximum suppression: keep people by decreasing score, drop any whose OKS with a kept person, as
     detected or with left and right swapped (a detector seeing someone from behind may mirror them in one pass and
     not in another), exceeds ``config.oks_threshold``, or whose joints the kept people explain
-    (``config.explained_fraction``). Returns the kept people sorted by decreasing score."""
+    (``config.explained_fraction``). The people of ``first`` (e.g. found where the rig says someone is) are kept
+    before the others, whatever their score. Returns the kept people, ``first`` then by decreasing score."""
     from body.association import mirror_permutation
 
-    kept: list[PersonKeypoints] = []
+    kept: list[PersonKeypoints] = list(first)
     for person in sorted(people, key=lambda p: -p.score):
         twin = mirror_permutation(person.layout)
         mirrored = PersonKeypoints(person.keypoints[twin], person.confidence[twin], person.layout, person.bbox, 0.0)

@@ -25,7 +25,7 @@ from body.detection.errors import DetectionError
 from body.detection.multiperson import CropPassConfig, detect_in_boxes, detect_people, merge_duplicates
 from body.detection.openpose_json import read_openpose_json, write_openpose_json
 from body.detection.people import PersonKeypoints
-from body.detection.rig_scale import box_overlap, expected_box, tile_sizes
+from body.detection.rig_scale import expected_box, tile_sizes
 
 logger = logging.getLogger(__name__)
 
@@ -196,8 +196,8 @@ class _FrameLoop:
         if self.config.redetect and todo:
             extra = {name: self._redetect(images[name], self.rig[name], missed)
                      for name, missed in self._missed(found, people, todo).items()}  # fmt: skip
-            for name, new in extra.items():
-                people[name] = merge_duplicates(people[name] + new, self.crop[name])
+            for name, new in extra.items():  # the people found where the rig says they are come first
+                people[name] = merge_duplicates(people[name], self.crop[name], merge_duplicates(new, self.crop[name]))
             if any(extra.values()):
                 found = self._associate(frame, people)
         for name in views:
@@ -235,7 +235,7 @@ class _FrameLoop:
 
     def _missed(self, found: list, people: dict[str, list[PersonKeypoints]], todo: list[str]) -> dict[str, list]:
         """Per view in ``todo``, the 3D people (``Person3D``) to look for again: those triangulated from other views
-        that project into it, and those of the previous frame that this frame lost, where no detection lies."""
+        that project into it, and those of the previous frame that this frame lost, where no detection matches them."""
         missed: dict[str, list] = {name: [] for name in todo}
         for person in found:
             for view, camera in enumerate(self.cameras):
@@ -247,24 +247,19 @@ class _FrameLoop:
             if any(np.linalg.norm(_centroid(person) - c) < TRACK_MATCH_M for c in centroids):
                 continue
             for camera in self.cameras:
-                box = expected_box(camera, person.keypoints, person.confidence) if camera.name in missed else None
-                if box is not None and all(box_overlap(box, p.bbox) < 0.5 for p in people[camera.name]):
-                    missed[camera.name].append(person)
+                if camera.name in missed and expected_box(camera, person.keypoints, person.confidence) is not None:
+                    if _matching(people[camera.name], camera, person) is None:
+                        missed[camera.name].append(person)
         return missed
 
     def _redetect(self, image: np.ndarray, camera, missed: list) -> list[PersonKeypoints]:
         """Per missed 3D person, the detection in a crop around its projection that matches the projected joints
         (``body.detection.evaluation.match_people``), if any: other people in the crop are left to the passes
         that found them."""
-        from body.detection.evaluation import match_people, reference_size
-
         found = []
         for person in missed:
-            pixels = camera.project(person.keypoints)
-            visible = (person.confidence > 0) & camera.sees(person.keypoints)
             box = expected_box(camera, person.keypoints, person.confidence)
-            candidates = detect_in_boxes(self.detector, image, box[None], self.crop[camera.name])
-            (match,) = match_people(candidates, [pixels], [visible], [max(reference_size(pixels, visible), 1.0)])
+            match = _matching(detect_in_boxes(self.detector, image, box[None], self.crop[camera.name]), camera, person)
             found += [match] if match is not None else []
         return found
 
@@ -292,6 +287,17 @@ class _FrameLoop:
 
         write_png(png, cv2.cvtColor(draw_people(image, people), cv2.COLOR_RGB2BGR))
         self.summary.overlays.append(png)
+
+
+def _matching(detections: list[PersonKeypoints], camera, person) -> PersonKeypoints | None:
+    """The detection matching a 3D person's (``Person3D``) joints projected into ``camera``, or None
+    (``body.detection.evaluation.match_people``: median joint distance under half the projected box size)."""
+    from body.detection.evaluation import match_people, reference_size
+
+    pixels = camera.project(person.keypoints)
+    visible = (person.confidence > 0) & camera.sees(person.keypoints)
+    (match,) = match_people(detections, [pixels], [visible], [max(reference_size(pixels, visible), 1.0)])
+    return match
 
 
 def _centroid(person) -> np.ndarray:

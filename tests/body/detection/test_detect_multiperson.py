@@ -110,3 +110,10 @@ def test_merge_duplicates_drops_a_mirrored_copy_and_a_mixture_of_kept_people_but
     people = [_person(a, 0.9), _person(b, 0.8), _person(a[twin], 0.7), mixed]
     assert [p.score for p in merge_duplicates(people)] == [0.9, 0.8]
     assert [p.score for p in merge_duplicates(people, CropPassConfig(explained_fraction=1.01))] == [0.9, 0.8, 0.6]
+
+
+def test_merge_duplicates_keeps_the_people_given_first_whatever_their_score():
+    keypoints = np.random.default_rng(3).uniform(0, 100, size=(17, 2))
+    found_again = _person(keypoints, 0.5)  # e.g. re-detected where the rig says someone is
+    kept = merge_duplicates([_person(keypoints + 1, 0.9), _person(keypoints + 400, 0.7)], first=[found_again])
+    assert [p.score for p in kept] == [0.5, 0.7]
