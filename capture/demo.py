@@ -1,7 +1,9 @@
 """The built-in demo (what `make demo` runs): a synthetic scene, reconstructed and scored against its ground truth.
 
     synth (people in clothes, a ring of cameras, images + masks + 2D keypoints + ground truth)
-    -> capture reconstruct (body, segmentation, per-person meshes, fusion, scene meshes, report)
+    -> capture reconstruct (body, segmentation, per-person meshes, fusion, scene meshes, report), twice:
+       "from images": the images alone, as a real rig gives them (keypoints detected, people segmented), out/run_images;
+       "oracle inputs": synth's exact 2D keypoints and masks, out/run
     -> Chamfer / P2S per person-frame against the ground-truth meshes (multihuman_eval protocol: cm, scaled to 1.80 m)
 
 The reconstruction's track ids are matched to the ground-truth person ids per frame by the 3D keypoints
@@ -52,6 +54,12 @@ class DemoConfig:
     """network or visual-hull (default: network when its weights are shipped, else the visual hull)"""
     fusion: bool = True
     """temporal fusion"""
+    from_images: bool = True
+    """also reconstruct from the images alone (keypoints detected, people segmented), beside the oracle inputs"""
+
+
+REGIMES = {"from images": "run_images", "oracle inputs": "run"}
+"""Demo regime -> its run folder under the demo's output: the images alone, or synth's keypoints and masks."""
 
 
 @dataclass(frozen=True)
@@ -62,13 +70,14 @@ class Row:
     chamfer_cm: float
     p2s_cm: float
     person_frames: int
+    regime: str = "oracle inputs"
 
 
 @dataclass
 class DemoResult:
     rows: list[Row]
-    per_person: dict[int, tuple[float, float]]
-    """ground-truth person id -> (Chamfer, P2S) of the final meshes averaged over frames, cm"""
+    per_person: dict[str, dict[int, tuple[float, float]]]
+    """regime -> ground-truth person id -> (Chamfer, P2S) of the final meshes averaged over frames, cm"""
     method: str
     method_note: str
     report: Path
@@ -90,6 +99,20 @@ def write_demo_capture(out: Path, config: DemoConfig) -> Path:
     scene = make_scene(AnnyBody(), config.category, config.people, config.frames, config.seed,
                        num_views=config.views, image_size=config.size)  # fmt: skip
     return write_capture(scene, out)
+
+
+def write_images_only_rig(rig_path: Path) -> Path:
+    """`rig_from_images.yaml` beside `rig_path`: the same cameras and images without the capture's keypoints and
+    masks, so that `capture reconstruct` detects and segments as on a real capture."""
+    from calibration.rig import CaptureLayout, Rig
+    from calibration.rig_file import load_rig, save_rig
+
+    rig = load_rig(rig_path)
+    layout = CaptureLayout(images=rig.layout.images, frames=rig.layout.frames, fps=rig.layout.fps,
+                           camera_folders=rig.layout.camera_folders)  # fmt: skip
+    path = rig_path.with_name("rig_from_images.yaml")
+    save_rig(Rig(rig.cameras, layout), path)
+    return path
 
 
 def match_tracks(run_dir: Path, capture_dir: Path, frame: int) -> dict[int, int]:
@@ -158,24 +181,39 @@ def evaluate_run(run_dir: Path, capture_dir: Path, frames: list[int], fusion: bo
 
 
 def run_demo(out: Path, config: DemoConfig = DemoConfig()) -> DemoResult:
-    """Synthesise (or reuse) the capture in out/capture, reconstruct into out/run, score; writes out/evaluation.json."""
-    from capture.pipeline import ReconstructConfig, reconstruct
+    """Synthesise (or reuse) the capture in out/capture, reconstruct it in each regime (`REGIMES`: out/run_images
+    unless `config.from_images` is off, and out/run), score; writes out/evaluation.json."""
+    from capture.pipeline import PipelineError, ReconstructConfig, reconstruct
 
     out = Path(out)
     seconds = {}
     start = time.perf_counter()
     rig_path = write_demo_capture(out / "capture", config)
+    rigs = {"from images": write_images_only_rig(rig_path)} if config.from_images else {}
+    rigs["oracle inputs"] = rig_path
     seconds["synth"] = time.perf_counter() - start
-    start = time.perf_counter()
-    run = reconstruct(ReconstructConfig(rig=rig_path, out=out / "run", resolution=config.resolution, method=config.method,
-                                        fusion=config.fusion, fit_iterations=config.fit_iterations))  # fmt: skip
-    seconds["reconstruct"] = time.perf_counter() - start
-    start = time.perf_counter()
-    rows, per_person, unmatched = evaluate_run(run.run_dir, out / "capture", run.frames, config.fusion)
-    seconds["evaluate"] = time.perf_counter() - start
+    rows, per_person, unmatched = [], {}, []
+    for regime, rig in rigs.items():
+        start = time.perf_counter()
+        settings = ReconstructConfig(rig=rig, out=out / REGIMES[regime], resolution=config.resolution,
+                                     method=config.method, fusion=config.fusion, fit_iterations=config.fit_iterations)  # fmt: skip
+        try:
+            run = reconstruct(settings)
+        except PipelineError as error:
+            if regime == "oracle inputs":
+                raise
+            unmatched.append(f"{regime}: no reconstruction ({error})")  # e.g. nobody detected in small images
+            continue
+        seconds[f"reconstruct {regime}"] = time.perf_counter() - start
+        start = time.perf_counter()
+        regime_rows, per_person[regime], missing = evaluate_run(run.run_dir, out / "capture", run.frames, config.fusion)
+        seconds[f"evaluate {regime}"] = time.perf_counter() - start
+        rows += [Row(row.name, row.chamfer_cm, row.p2s_cm, row.person_frames, regime) for row in regime_rows]
+        unmatched += [f"{regime}: {message}" for message in missing]
     result = DemoResult(rows, per_person, run.method, run.method_note, run.report, run.run_dir, seconds, unmatched)
     document = {"config": asdict(config), "method": run.method, "method_note": run.method_note,
-                "rows": [asdict(row) for row in rows], "per_person": {str(k): v for k, v in per_person.items()},
+                "rows": [asdict(row) for row in rows],
+                "per_person": {regime: {str(k): v for k, v in means.items()} for regime, means in per_person.items()},
                 "unmatched": unmatched, "seconds": seconds, "report": str(run.report)}  # fmt: skip
     atomic_write_text(out / "evaluation.json", json.dumps(document, indent=1))
     return result
