@@ -81,6 +81,27 @@ def check_output_file(path: str | Path, option: str = "--out") -> Path:
     return path
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default: ``(default: X)`` is appended unless the help already names its
+    default, the option is an on/off flag, or it has no default (None)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+        if "(default" in text or "default:" in text or flag or action.default in (None, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Give `parser` and every parser below it the DefaultsHelpFormatter."""
+    parser.formatter_class = DefaultsHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _show_defaults(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capture",
@@ -91,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"capture.commands.{name}").register(subparsers)
+    _show_defaults(parser)
     return parser
 
 

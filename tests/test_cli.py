@@ -1,5 +1,6 @@
 """The `capture` command line: help, version, rig check/import/export end to end, the demo, and error output."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -119,3 +120,29 @@ def test_neighbour_margin_takes_metres_or_off_and_defaults_to_the_library(comman
         with pytest.raises(SystemExit):
             parser.parse_args([command, *required, "--neighbour-margin", bad])
         assert "--neighbour-margin: expected metres >= 0 or 'off'" in capsys.readouterr().err
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "capture"):
+    """(name, parser) of `parser` and every (nested) subcommand."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child_name, child in action.choices.items():
+                yield from _parsers(child, f"{name} {child_name}")
+
+
+def test_every_option_with_a_default_shows_it_in_help():
+    from capture.cli import build_parser
+
+    missing = []
+    for name, parser in _parsers(build_parser()):
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+            if not action.option_strings or flag or action.default in (None, argparse.SUPPRESS):
+                continue
+            if "(default" not in formatter._get_help_string(action) and "default:" not in formatter._get_help_string(action):
+                missing.append(f"{name} {action.option_strings[-1]}")
+    assert missing == []
+    parser = dict(_parsers(build_parser()))["capture synth"]  # what `capture synth --help` prints
+    assert "(default: natural)" in " ".join(parser.format_help().split())
