@@ -86,3 +86,13 @@ def expected_box(camera: Camera, keypoints: np.ndarray, confidence: np.ndarray) 
     box = np.concatenate([pixels.min(axis=0), pixels.max(axis=0)])
     box[2:] = np.maximum(box[2:], box[:2] + 1.0)
     return box
+
+
+def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection of boxes ``a`` and ``b`` (4,) ``[x0, y0, x1, y1]`` over the smaller one's area, in [0, 1]."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(width * height / max(smaller, 1e-9))

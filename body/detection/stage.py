@@ -25,7 +25,7 @@ from body.detection.errors import DetectionError
 from body.detection.multiperson import CropPassConfig, detect_in_boxes, detect_people, merge_duplicates
 from body.detection.openpose_json import read_openpose_json, write_openpose_json
 from body.detection.people import PersonKeypoints
-from body.detection.rig_scale import expected_box, tile_sizes
+from body.detection.rig_scale import box_overlap, expected_box, tile_sizes
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,8 @@ class _FrameLoop:
 
     def _missed(self, found: list, people: dict[str, list[PersonKeypoints]], todo: list[str]) -> dict[str, list]:
         """Per view in ``todo``, the 3D people (``Person3D``) to look for again: those triangulated from other views
-        that project into it, and those of the previous frame that this frame lost, where no detection matches them."""
+        that project into it, and those of the previous frame that this frame lost, where no detection lies (box
+        overlap under 0.5)."""
         missed: dict[str, list] = {name: [] for name in todo}
         for person in found:
             for view, camera in enumerate(self.cameras):
@@ -247,9 +248,9 @@ class _FrameLoop:
             if any(np.linalg.norm(_centroid(person) - c) < TRACK_MATCH_M for c in centroids):
                 continue
             for camera in self.cameras:
-                if camera.name in missed and expected_box(camera, person.keypoints, person.confidence) is not None:
-                    if _matching(people[camera.name], camera, person) is None:
-                        missed[camera.name].append(person)
+                box = expected_box(camera, person.keypoints, person.confidence) if camera.name in missed else None
+                if box is not None and all(box_overlap(box, p.bbox) < 0.5 for p in people[camera.name]):
+                    missed[camera.name].append(person)
         return missed
 
     def _redetect(self, image: np.ndarray, camera, missed: list) -> list[PersonKeypoints]:
