@@ -157,11 +157,11 @@ class _FrameLoop:
         return self._todo(camera, frame) or (frame == overlay and not png.exists())
 
     def _reader(self, camera: str) -> Iterator[tuple[int, np.ndarray]]:
-        from body.detection.frames import conform_to_camera, read_camera_frames
+        """The camera's images of the frames that need one, listed now (before this run writes any file)."""
+        from body.detection.frames import read_camera_frames
 
         needed = [frame for frame in self.frames[camera] if self._needs_image(camera, frame)]
-        for frame, image in read_camera_frames(self.rig.layout, camera, needed):
-            yield frame, conform_to_camera(image, self.rig[camera], frame, self.rig.source)
+        return read_camera_frames(self.rig.layout, camera, needed)
 
     def run(self) -> None:
         coverage = self._read_coverage()
@@ -184,7 +184,10 @@ class _FrameLoop:
 
     def _frame(self, frame: int, views: list[str]) -> dict[str, dict[str, int]]:
         """Detect (or read) one frame in every view, re-detect where people were missed, write; its coverage."""
-        images = {name: next(self.readers[name])[1] for name in views if self._needs_image(name, frame)}
+        from body.detection.frames import conform_to_camera
+
+        images = {name: conform_to_camera(next(self.readers[name])[1], self.rig[name], frame, self.rig.source)
+                  for name in views if self._needs_image(name, frame)}  # fmt: skip
         todo = [name for name in views if self._todo(name, frame)]
         people: dict[str, list[PersonKeypoints]] = {}
         for name in views:

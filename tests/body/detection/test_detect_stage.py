@@ -110,3 +110,27 @@ def test_a_fixed_tile_size_applies_to_every_view(tmp_path, tile_size):
                                  KeypointStageConfig(tile_size=tile_size), detector=PillarDetector())  # fmt: skip
     assert summary.tile_sizes == {"cam00": tile_size, "cam01": tile_size}
     assert summary.totals() == {"cam00": (1, 1), "cam01": (1, 1)}
+
+
+def test_capture_keypoints_and_the_pipeline_run_the_stage_with_its_defaults(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from calibration.rig_file import load_rig, save_rig
+    from capture.commands import keypoints
+    from capture.pipeline import ReconstructConfig, stage_keypoints
+
+    save_rig(_capture(tmp_path, {0: {"*": [A, B]}}), tmp_path / "rig.yaml")
+    monkeypatch.setattr("body.detection.registry.create_detector", lambda *args, **kwargs: PillarDetector())
+    parser = argparse.ArgumentParser()
+    keypoints.register(parser.add_subparsers())
+    args = parser.parse_args(["keypoints", "--rig", str(tmp_path / "rig.yaml"), "--out", str(tmp_path / "run")])
+    assert args.func(args) == 0
+    assert "per view (triangulated from >= 2 views, projected): cam00 2/2, cam01 2/2, cam02 2/2, cam03 2/2" in (
+        capsys.readouterr().out
+    )
+    assert _people(tmp_path / "run", "cam02", 0) == 2  # found again in the view whose full frame missed B
+
+    record = stage_keypoints(load_rig(tmp_path / "rig.yaml"), ReconstructConfig(tmp_path / "rig.yaml", tmp_path / "rec"),
+                             needed=True)  # fmt: skip
+    assert record.status == "done" and "people found in 8 of 8 views" in record.note
+    assert _people(tmp_path / "rec", "cam03", 0) == 2
