@@ -3,9 +3,11 @@
 One shape per person (shared over its frames), one pose / rotation / translation per frame; pose and shape
 priors and temporal smoothness; the data terms are pluggable (:class:`KeypointTerm`): 3D keypoints
 (:class:`Keypoints3DTerm`) and robust 2D reprojections in calibrated views (:class:`Keypoints2DTerm`).
-Optimiser: L-BFGS (strong Wolfe), first on global rotation and translation, then on everything. Global
-rotation and translation start from a weighted Kabsch alignment of the mean body's keypoints to each frame's
-targets (needs 3D targets; without them, from ``init``).
+Optimiser: L-BFGS (strong Wolfe), first on global rotation and translation, then on everything. The pose
+starts at, and its prior pulls towards, the natural pose (:func:`body.priors.natural_pose`: arms hanging), so
+joints without data hang naturally instead of keeping the model's rest pose. Global rotation and translation
+start from a weighted Kabsch alignment of the natural-pose mean body's keypoints to each frame's targets (needs
+3D targets; without them, from ``init``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from body.errors import BodyModelError
 from body.model import BodyModel
 from body.params import BodyParams
-from body.priors import joint_angle_limits, pose_prior, shape_prior, temporal_smoothness
+from body.priors import joint_angle_limits, natural_pose, pose_prior, shape_prior, temporal_smoothness
 from calibration.geometry import project_points
 
 logger = logging.getLogger(__name__)
@@ -64,16 +66,20 @@ class Keypoints2DTerm:
     Per observation, with r the pixel distance between the projected keypoint and the detection, the cost is
     ``(r / sigma_px)^2 * robust_px^2 / (r^2 + robust_px^2)`` (Geman-McClure): quadratic below ``robust_px``,
     saturating at ``(robust_px / sigma_px)^2`` above it, so outlier detections pull with a bounded force.
+    With ``mirror`` (each keypoint's left/right twin), a twin pair in a view whose swapped reading costs less than
+    half its reading as detected is read swapped, so a detector's left/right swap in one view does not pull the
+    limbs (the other views and the 3D term decide which side is which).
 
     Args:
         cameras: V cameras (``calibration.geometry.CameraTensors`` of leading shape (V,)).
         pixels: (P, T, V, K, 2) detections, pixels (distorted, as detected). confidence: (P, T, V, K), 0 = none.
         sigma_px: reprojection error that costs 1. robust_px: scale of the robust loss. weight: multiplier.
+        mirror: (K,) index of each keypoint's left/right twin (itself for central keypoints), or None.
     Residuals: (P, T, K) confidence-weighted mean pixel distance over the views observing the keypoint (0 if none).
     """
 
     def __init__(self, cameras, pixels: torch.Tensor, confidence: torch.Tensor, sigma_px: float = 4.0,
-                 robust_px: float = 20.0, weight: float = 1.0):  # fmt: skip
+                 robust_px: float = 20.0, weight: float = 1.0, mirror: Sequence[int] | None = None):  # fmt: skip
         if pixels.dim() != 5 or pixels.shape[-1] != 2 or confidence.shape != pixels.shape[:-1]:
             raise BodyModelError(
                 f"Keypoints2DTerm: expected pixels (P, T, V, K, 2) and confidence (P, T, V, K), got "
@@ -84,15 +90,33 @@ class Keypoints2DTerm:
         self.cameras = cameras.to(dtype=pixels.dtype, device=pixels.device)
         self.pixels, self.confidence = pixels, confidence
         self.sigma_px, self.robust_px, self.weight = sigma_px, robust_px, weight
+        self.mirror = None if mirror is None else torch.as_tensor(mirror, dtype=torch.long, device=pixels.device)
+        if self.mirror is not None and self.mirror.shape != (pixels.shape[-2],):
+            raise BodyModelError(
+                f"Keypoints2DTerm: mirror must list {pixels.shape[-2]} keypoints, got {tuple(self.mirror.shape)}"
+            )
+
+    def _robust(self, projected: torch.Tensor, pixels: torch.Tensor, confidence: torch.Tensor):
+        """Weighted robust costs and pixel distances, both (P, T, V, K)."""
+        distance2 = (projected - pixels).square().sum(-1)
+        robust = distance2 / self.sigma_px**2 * self.robust_px**2 / (distance2 + self.robust_px**2)
+        return confidence * robust, distance2.add(1e-12).sqrt()
 
     def __call__(self, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cams = self.cameras
         projected = project_points(keypoints.unsqueeze(-3), cams.K, cams.dist, cams.R, cams.t)  # (P, T, V, K, 2)
-        distance2 = (projected - self.pixels).square().sum(-1)  # (P, T, V, K)
-        robust = distance2 / self.sigma_px**2 * self.robust_px**2 / (distance2 + self.robust_px**2)
-        loss = (self.confidence * robust).sum() / self.confidence.sum().clamp_min(1e-9)
-        distance = distance2.add(1e-12).sqrt()
-        residual = (self.confidence * distance).sum(2) / self.confidence.sum(2).clamp_min(1e-9)
+        cost, distance = self._robust(projected, self.pixels, self.confidence)
+        confidence = self.confidence
+        if self.mirror is not None:
+            mirror = self.mirror
+            swapped_confidence = confidence[..., mirror]
+            swapped, swapped_distance = self._robust(projected, self.pixels[..., mirror, :], swapped_confidence)
+            use_swapped = swapped + swapped[..., mirror] < 0.5 * (cost + cost[..., mirror])  # per twin pair and view
+            cost = torch.where(use_swapped, swapped, cost)
+            distance = torch.where(use_swapped, swapped_distance, distance)
+            confidence = torch.where(use_swapped, swapped_confidence, confidence)
+        loss = cost.sum() / self.confidence.sum().clamp_min(1e-9)
+        residual = (confidence * distance).sum(2) / confidence.sum(2).clamp_min(1e-9)
         return self.weight * loss, residual
 
 
@@ -148,11 +172,15 @@ def kabsch(source: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) ->
 def initial_params(
     body: BodyModel, keypoint_names: Sequence[str], target: torch.Tensor, confidence: torch.Tensor
 ) -> BodyParams:
-    """Mean shape, zero pose, and a per-frame rigid alignment of the mean body's keypoints to ``target`` (P, T, K, 3)."""
+    """Mean shape, natural pose (:func:`body.priors.natural_pose`), and a per-frame rigid alignment of that body's
+    keypoints to ``target`` (P, T, K, 3)."""
     batch = tuple(target.shape[:2])
     params = body.neutral_params(batch, standing=False)
+    natural = body.neutral_params((), standing=False)
+    natural.pose_aa = natural_pose(body)
+    params.pose_aa = natural.pose_aa.expand_as(params.pose_aa).clone()
     with torch.no_grad():
-        model_kp = body.keypoints(body.neutral_params((), standing=False), list(keypoint_names))
+        model_kp = body.keypoints(natural, list(keypoint_names))
         flat_target = target.reshape(-1, *target.shape[2:]).to(body.dtype)
         weights = confidence.reshape(-1, confidence.shape[-1]).to(body.dtype)
         rotation, translation = kabsch(model_kp.expand_as(flat_target), flat_target, weights)
@@ -184,7 +212,7 @@ def fit_body(
         raise BodyModelError(f"fit_body: init must have batch dims (P, T), got {init.batch_shape}")
     names = list(keypoint_names)
     body.keypoint_indices(names)  # raises if the body cannot produce them
-    limits = joint_angle_limits(body)
+    limits, natural = joint_angle_limits(body), natural_pose(body)
     num_bodies = init.pose_aa.shape[0] * init.pose_aa.shape[1]
     shape0 = init.shape.expand(*init.batch_shape, init.shape.shape[-1]).mean(1, keepdim=True)
     variables = {
@@ -199,7 +227,7 @@ def fit_body(
         keypoints = body.keypoints(params, names)
         losses, residuals = zip(*(term(keypoints) for term in terms))
         loss = sum(losses)
-        loss = loss + config.pose_prior_weight * pose_prior(params.pose_aa, limits).sum() / num_bodies
+        loss = loss + config.pose_prior_weight * pose_prior(params.pose_aa, limits, natural).sum() / num_bodies
         loss = loss + config.shape_prior_weight * shape_prior(params.shape, body).mean()
         smooth = sum(
             temporal_smoothness(v, time_dim=1)

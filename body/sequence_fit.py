@@ -3,7 +3,8 @@
 Per person: one shape shared over its frames; per frame pose, rotation and translation. Data terms: the
 triangulated 3D keypoints (:class:`body.fitting.Keypoints3DTerm`) and the confidence-weighted robust
 reprojection of the keypoints onto the 2D detections each person was associated with
-(:class:`body.fitting.Keypoints2DTerm`); pose and shape priors and temporal smoothness come from
+(:class:`body.fitting.Keypoints2DTerm`, each left/right pair read as detected or swapped, whichever fits, per
+view); pose and shape priors and temporal smoothness come from
 :func:`body.fitting.fit_body`. All people share one batch (P, T) over the selected frames; frames of a track's
 span (first to last frame it was seen) where nothing was detected have no data term; after the fit their
 parameters are interpolated between the nearest detected frames (:func:`interpolate_gaps`; smoothness alone
@@ -21,6 +22,7 @@ import kornia.geometry.conversions as kgc
 import numpy as np
 import torch
 
+from body.association import mirror_permutation
 from body.fitting import FitConfig, Keypoints2DTerm, Keypoints3DTerm, fit_body, initial_params
 from body.keypoint_layouts import get_layout
 from body.model import BodyModel
@@ -137,6 +139,8 @@ def fit_tracks(
     available = np.array(body.layout_support(layout_info))
     names = [n for n, ok in zip(layout_info.keypoints, available) if ok]
     columns = np.flatnonzero(available)
+    position = {column: i for i, column in enumerate(columns)}
+    mirror = [position.get(twin, i) for i, twin in enumerate(mirror_permutation(layout)[columns])]
     frame_index = {frame: t for t, frame in enumerate(frames)}
     num_people, num_frames, num_views = len(tracks), len(frames), len(cameras)
     target = np.zeros((num_people, num_frames, len(names), 3))
@@ -156,7 +160,7 @@ def fit_tracks(
     if config.use_2d:
         cams = CameraTensors.from_cameras(list(cameras), dtype=body.dtype, device=body.device)
         terms.append(Keypoints2DTerm(cams, as_tensor(pixels), as_tensor(pixel_confidence), sigma_px=config.sigma_px,
-                                     robust_px=config.robust_px, weight=config.weight_2d))  # fmt: skip
+                                     robust_px=config.robust_px, weight=config.weight_2d, mirror=mirror))  # fmt: skip
     logger.info("fitting %d people x %d frames (%d keypoints, %s)", num_people, num_frames, len(names),
                 "3D + 2D terms" if config.use_2d else "3D term")  # fmt: skip
     result = fit_body(body, names, terms, init, config.fit, progress)
