@@ -6,8 +6,12 @@ Per reported frame (at most `report_frames`, evenly spread over the run) and per
     - the silhouette IoU of the reconstruction (all selected people, rendered with the project's rasterizer)
       against the segmentation's masks, and per person (rendered person p, z-buffered, vs label 1 + p).
       A label-free quality figure: IoU below LOW_IOU is flagged.
+    - the silhouette IoU of each person's fitted body (rendered z-buffered like the reconstruction) against its
+      label, "body <id>": how well the body fit follows the images (a naked body in clothes scores a little
+      lower); below LOW_IOU it is flagged too.
 A person of the run without a mesh in a frame (not tracked there, or an empty reconstruction) is flagged too.
-The numbers are also written to report/iou.json: {"frames": {frame: {camera: {"all": iou, "<id>": iou}}},
+The numbers are also written to report/iou.json: {"frames": {frame: {camera: {"all": iou, "<id>": iou,
+"body <id>": iou}}},
 "missing": {frame: {"<id>": why}}} (missing: every frame of the run, not only the drawn ones).
 """
 
@@ -45,11 +49,13 @@ def report_frames(frames: list[int], count: int) -> list[int]:
     return [frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, count)]
 
 
-def _body_meshes(run_dir: Path, frame: int, ids: list[int]) -> list:
+def _body_meshes(run_dir: Path, frame: int, ids: list[int]) -> tuple[list[int], list]:
+    """The ids and meshes of the fitted bodies of ``ids`` in ``frame``."""
     from segmentation.run import read_frame_bodies
 
     body_ids, meshes = read_frame_bodies(run_dir, frame, {})
-    return [mesh for person, mesh in zip(body_ids, meshes) if person in ids]
+    kept = [(person, mesh) for person, mesh in zip(body_ids, meshes) if person in ids]
+    return [person for person, _ in kept], [mesh for _, mesh in kept]
 
 
 def _overlay(image: np.ndarray, instance: np.ndarray, ids: list[int], bodies: np.ndarray) -> np.ndarray:
@@ -77,8 +83,8 @@ def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool
     labels = read_labels(rig, run_dir, frame)
     cameras = list(rig)
     instance = render(meshes, cameras).instance_id if meshes else np.full((len(rig), 1, 1), -1)
-    bodies = _body_meshes(run_dir, frame, ids)
-    body_masks = render(bodies, cameras).mask if bodies else None
+    body_ids, bodies = _body_meshes(run_dir, frame, ids)
+    body_instance = render(bodies, cameras).instance_id if bodies else None
     images = read_images(rig, frame)
     result = {}
     for v, camera in enumerate(cameras):
@@ -88,8 +94,10 @@ def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool
         scores = {"all": silhouette_iou(rendered >= 0, wanted)}
         for index, person in enumerate(present):
             scores[str(person)] = silhouette_iou(rendered == index, label == person + 1)
+        for index, person in enumerate(body_ids):
+            scores[f"body {person}"] = silhouette_iou(body_instance[v] == index, label == person + 1)
         result[camera.name] = scores
-        body = body_masks[v] if body_masks is not None else np.zeros(label.shape, bool)
+        body = body_instance[v] >= 0 if body_instance is not None else np.zeros(label.shape, bool)
         picture = _overlay(images[v], rendered, present, body)
         write_png(run_dir / "report" / "frames" / f"{frame:06d}_{camera.name}.png", picture[..., ::-1])
     return result
@@ -140,6 +148,7 @@ def _html(rig: Rig, document: dict, people: list[int], ious: dict, missing: dict
     frames = document.get("frames", [])
     span = f"{frames[0]}..{frames[-1]} ({len(frames)})" if frames else "none"
     low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
+    low_bodies = low_body_views(ious)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>capture reconstruct report</title><style>",
         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:0.5em 0}"
@@ -153,15 +162,18 @@ def _html(rig: Rig, document: dict, people: list[int], ious: dict, missing: dict
         f"<p>Silhouette IoU of the reconstruction against the segmentation's masks, per view (all people) and per "
         f"person; cells below {LOW_IOU} are <span style='background:#f8b4b4'>flagged</span> ({low} view(s) of "
         f"{sum(len(f) for f in ious.values())}). Overlays: reconstruction tinted per person, fitted bodies outlined "
-        "in white.</p>",
+        "in white. Columns <i>body p</i>: the fitted body's silhouette against person p's mask "
+        f"({len(low_bodies)} person-view(s) below {LOW_IOU}).</p>",
         "<h2>Timings</h2><table class='timings'><tr><th>stage</th><th>status</th><th>seconds</th><th>done</th><th>skipped</th>"
         f"<th>note</th></tr>{_stage_rows(document)}</table>",
     ]  # fmt: skip
     for frame, scores in ious.items():
         parts.append(f"<h2>Frame {frame}</h2><table><tr><th>view</th><th>all</th>"
-                     + "".join(f"<th>person {p}</th>" for p in people) + "</tr>")  # fmt: skip
+                     + "".join(f"<th>person {p}</th>" for p in people)
+                     + "".join(f"<th>body {p}</th>" for p in people) + "</tr>")  # fmt: skip
         for camera, values in scores.items():
-            cells = "".join(_cell(values[str(p)]) if str(p) in values else "<td>-</td>" for p in people)
+            keys = [str(p) for p in people] + [f"body {p}" for p in people]
+            cells = "".join(_cell(values[key]) if key in values else "<td>-</td>" for key in keys)
             parts.append(f"<tr><td>{html.escape(camera)}</td>{_cell(values['all'])}{cells}</tr>")
         parts.append("</table>")
         for person, why in missing[frame].items():
@@ -173,6 +185,12 @@ def _html(rig: Rig, document: dict, people: list[int], ious: dict, missing: dict
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def low_body_views(ious: dict) -> list[str]:
+    """"frame <f> <camera> body <id>" for every fitted body whose silhouette IoU is below LOW_IOU."""
+    return [f"frame {frame} {camera} {key}" for frame, views in ious.items() for camera, scores in views.items()
+            for key, value in scores.items() if key.startswith("body ") and value < LOW_IOU]  # fmt: skip
 
 
 def write_report(rig: Rig, config, people: dict[int, list[int]], document: dict):
@@ -193,6 +211,11 @@ def write_report(rig: Rig, config, people: dict[int, list[int]], document: dict)
     low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
     mean = float(np.mean([s["all"] for frame in ious.values() for s in frame.values()])) if ious else float("nan")
     note = f"mean silhouette IoU {mean:.3f}, {low} view(s) flagged"
+    low_bodies = low_body_views(ious)
+    if low_bodies:
+        note += f"; fitted body below {LOW_IOU} IoU in {len(low_bodies)} person-view(s)"
+        more = f" and {len(low_bodies) - 10} more" if len(low_bodies) > 10 else ""
+        logger.warning("fitted body vs mask IoU below %.2f: %s%s", LOW_IOU, ", ".join(low_bodies[:10]), more)
     if missing:
         note += "; person missing in frame(s) " + ", ".join(str(f) for f in missing)
     return StageRecord("done", done=len(drawn), note=note), out / "index.html"
