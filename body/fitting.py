@@ -4,8 +4,8 @@ One shape per person (shared over its frames), one pose / rotation / translation
 priors and temporal smoothness; the data terms are pluggable (:class:`KeypointTerm`): 3D keypoints
 (:class:`Keypoints3DTerm`) and robust 2D reprojections in calibrated views (:class:`Keypoints2DTerm`).
 Optimiser: L-BFGS (strong Wolfe), first on global rotation and translation, then on everything. The pose
-starts at, and its prior pulls towards, the natural pose (:func:`body.priors.natural_pose`: arms hanging), so
-joints without data hang naturally instead of keeping the model's rest pose. Global rotation and translation
+prior pulls towards the natural pose (:func:`body.priors.natural_pose`: arms hanging), and arm joints without
+data start there (:func:`initial_params`), so they hang naturally instead of keeping the model's rest pose. Global rotation and translation
 start from a weighted Kabsch alignment of the natural-pose mean body's keypoints to each frame's targets (needs
 3D targets; without them, from ``init``).
 """
@@ -172,13 +172,20 @@ def kabsch(source: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) ->
 def initial_params(
     body: BodyModel, keypoint_names: Sequence[str], target: torch.Tensor, confidence: torch.Tensor
 ) -> BodyParams:
-    """Mean shape, natural pose (:func:`body.priors.natural_pose`), and a per-frame rigid alignment of that body's
-    keypoints to ``target`` (P, T, K, 3)."""
+    """Mean shape, a pose, and a per-frame rigid alignment of the natural-pose body's keypoints to ``target``
+    (P, T, K, 3). The pose: an arm joint whose child keypoint (elbow of the shoulder, wrist of the elbow) has no
+    confidence starts in the natural pose (:func:`body.priors.natural_pose`); the others start at rest (zero),
+    from where observed limbs converged faster (docs/BENCHMARKS.md, body fit)."""
     batch = tuple(target.shape[:2])
     params = body.neutral_params(batch, standing=False)
     natural = body.neutral_params((), standing=False)
     natural.pose_aa = natural_pose(body)
-    params.pose_aa = natural.pose_aa.expand_as(params.pose_aa).clone()
+    for side in ("left", "right"):
+        for joint, child in ((f"{side}_shoulder", f"{side}_elbow"), (f"{side}_elbow", f"{side}_wrist")):
+            if joint in body.pose_joint_names:
+                j = body.pose_joint_names.index(joint)
+                unseen = confidence[..., keypoint_names.index(child)] <= 0 if child in keypoint_names else True
+                params.pose_aa[..., j, :] = torch.where(torch.as_tensor(unseen)[..., None], natural.pose_aa[j], 0.0)
     with torch.no_grad():
         model_kp = body.keypoints(natural, list(keypoint_names))
         flat_target = target.reshape(-1, *target.shape[2:]).to(body.dtype)
