@@ -47,6 +47,12 @@ def openpose_people(camera: str, frame: int) -> list[np.ndarray]:
     return [np.asarray(p["pose_keypoints_2d"], dtype=np.float64).reshape(25, 3) for p in document["people"]]
 
 
+def bright_blobs(image: np.ndarray, min_fraction: float) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) boxes of the connected bright (red > 200) regions at least `min_fraction` of the image tall."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats((image[..., 0] > 200).astype(np.uint8))
+    return [(x, y, w, h) for x, y, w, h, _ in stats[1:count] if h >= min_fraction * image.shape[0]]
+
+
 class BlobDetector(KeypointDetector):
     """A fake detector: every white axis-aligned rectangle at least `min_fraction` of the image's height tall
     is a person whose COCO-17 joints lie on a fixed pattern inside the rectangle (so the result is known)."""
@@ -64,12 +70,8 @@ class BlobDetector(KeypointDetector):
 
     def detect(self, image: np.ndarray) -> list[PersonKeypoints]:
         self.calls.append(image.shape[:2])
-        mask = (image[..., 0] > 200).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
         people = []
-        for x, y, w, h, _ in stats[1:count]:
-            if h < self.min_fraction * image.shape[0]:
-                continue
+        for x, y, w, h in bright_blobs(image, self.min_fraction):
             keypoints = np.array([x, y]) + self.pattern * np.array([w - 1, h - 1])
             box = np.array([x, y, x + w - 1, y + h - 1])
             people.append(PersonKeypoints(keypoints, np.full(17, 0.9), "coco17", box))
@@ -116,12 +118,8 @@ class PillarDetector(KeypointDetector):
 
     def detect(self, image: np.ndarray) -> list[PersonKeypoints]:
         self.calls += 1
-        mask = (image[..., 0] > 200).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
         people = []
-        for x, y, w, h, _ in stats[1:count]:
-            if h < self.min_fraction * image.shape[0]:
-                continue
+        for x, y, w, h in bright_blobs(image, self.min_fraction):
             keypoints = np.stack([np.full(len(self.relative), x + (w - 1) / 2), y + self.relative * (h - 1)], -1)
             box = np.array([x, y, x + w - 1, y + h - 1])
             people.append(PersonKeypoints(keypoints, np.full(len(self.relative), 0.9), "body25", box))
