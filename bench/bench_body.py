@@ -2,7 +2,7 @@
 3D keypoints of 3 people x 100 frames. Writes the `## Body models` section of docs/BENCHMARKS.md.
 
 SMPL-X timings use a *random* SMPL-X-format model of the official size (10475 vertices, 55 joints) written to a
-temp dir by body.testing (the real model is licensed); forward cost depends only on the sizes.
+temp dir by synth.smplx_format (the real model is licensed); forward cost depends only on the sizes.
 
 Run: .venv/bin/python bench/bench_body.py [--frames 100] [--people 3]
 """
@@ -24,7 +24,7 @@ from body.anny_body import AnnyBody  # noqa: E402
 from body.fitting import fit_keypoints3d  # noqa: E402
 from body.params import BodyParams  # noqa: E402
 from body.smplx_body import SmplxBody  # noqa: E402
-from body.testing import FULL_NUM_VERTICES, write_random_smplx_model  # noqa: E402
+from synth.smplx_format import FULL_NUM_VERTICES, write_random_smplx_model  # noqa: E402
 
 HEADING = "## Body models"
 
@@ -99,7 +99,7 @@ def main() -> int:
         "| --- | --- | --- | --- | --- |",
         *rows,
         "",
-        "SMPL-X is timed with a random SMPL-X-format model of the official size (body.testing), since the real "
+        "SMPL-X is timed with a random SMPL-X-format model of the official size (synth.smplx_format), since the real "
         "model is licensed; the cost depends only on the array sizes.",
         "",
         f"Fitting Anny to clean 3D keypoints ({len(names)} keypoints) of {args.people} people x {args.frames} "

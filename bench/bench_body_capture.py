@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from bench.benchmarks_doc import write_section  # noqa: E402
 from body.anny_body import AnnyBody  # noqa: E402
 from body.association import Associator  # noqa: E402
-from body.capture_eval import run_synthetic, simulate_capture  # noqa: E402
+from multihuman_eval.body_capture import run_synthetic
+from synth.body_capture import simulate_capture  # noqa: E402
 from body.fitting import FitConfig  # noqa: E402
 from body.sequence_fit import SequenceFitConfig  # noqa: E402
 from calibration.geometry import triangulate_dlt  # noqa: E402

@@ -32,14 +32,14 @@ from render import Mesh  # noqa: E402
 from segmentation.frame import FrameInputs, segment_frame  # noqa: E402
 from segmentation.metrics import mask_iou, person_iou  # noqa: E402
 from segmentation.projection import argmin_people, body_fields, focal_px, render_person_depths  # noqa: E402
-from segmentation.testing import scene_from_params  # noqa: E402
+from synth.segmentation_scenes import scene_from_params  # noqa: E402
 
 SECTION = "## Segmentation"
 NOTE = (
     "Notes: the min column is the worst single person-view; in close scenes that is a view where one person is "
     "almost entirely hidden behind the other (few pixels, so a few wrong pixels weigh a lot). The GrabCut rows use "
     "a colourful random texture as background, unlike the striped clothes: real backgrounds that resemble the "
-    "clothing will score lower. Fitted bodies: `body.capture_eval.simulate_capture` (simulated detector: jitter, "
+    "clothing will score lower. Fitted bodies: `synth.body_capture.simulate_capture` (simulated detector: jitter, "
     "misses, outliers, swaps, false detections) -> association -> tracking -> sequence fit over 5 frames, "
     "evaluated on the middle frame; tracks are matched to ground-truth people by vertex distance."
 )
@@ -63,7 +63,7 @@ def fitted_bodies(body, params: BodyParams, rig, frame: int, truth: list[Mesh]) 
 
     Returns (meshes, track ids, ground-truth person of each track, by nearest mean vertex distance).
     """
-    from body.capture_eval import simulate_capture
+    from synth.body_capture import simulate_capture
     from body.association import AssociationConfig, Associator
     from body.sequence_fit import fit_tracks
     from body.tracking import track_people
@@ -197,7 +197,7 @@ def main() -> int:
             "Machine: 2-core CPU, no GPU. Date: 2026-11-21.\n\n"
             f"{args.scenes} scenes per category, 2 people, 6 ring cameras (4.5 m, 45 deg) of {args.size}x{args.size}; "
             "ground truth = Anny bodies inflated 1-3 cm along the normals plus a hair sphere, over a textured "
-            "background (segmentation/testing.py); person IoU per person per view, averaged over people, views "
+            "background (synth/segmentation_scenes.py); person IoU per person per view, averaged over people, views "
             "and scenes.\n\n"
             f"{body_text}\n\n"
             f"{NOTE}\n"

@@ -2,7 +2,7 @@
 region scaled down and refined by a guided filter vs the whole frame segmented at a working resolution of 960 px
 and brought back by the guided filter (the default), in the same run on the same scenes.
 
-Scenes: `segmentation.testing.make_scene` (Anny bodies inflated 1-3 cm plus hair, over a textured background),
+Scenes: `synth.segmentation_scenes.make_scene` (Anny bodies inflated 1-3 cm plus hair, over a textured background),
 3 people, 5 ring cameras of 1920x1080 (radius 4.5 m, 60 deg), categories natural and close, the bodies being the
 true ones (oracle bodies: this measures the foreground and split, not the body fit). Wall and CPU seconds per
 frame of `segment_frame` (5 views: body depth maps, foreground, split into people); wall seconds depend on what
@@ -32,7 +32,7 @@ from calibration.ring_rig import ring_rig  # noqa: E402
 from segmentation.foreground import ForegroundConfig  # noqa: E402
 from segmentation.frame import FrameInputs, SegmentConfig, segment_frame  # noqa: E402
 from segmentation.metrics import mask_iou, person_iou  # noqa: E402
-from segmentation.testing import make_scene  # noqa: E402
+from synth.segmentation_scenes import make_scene  # noqa: E402
 
 SECTION = "## Segmentation speed, HD"
 FULL = 1 << 16

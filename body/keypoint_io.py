@@ -12,7 +12,7 @@ Formats (``KEYPOINT_FORMATS``):
   and ``capture synth`` write them); read by :func:`body.detection.read_openpose_json`.
 - ``easymocap``: EasyMocap ``annots`` files: ``{"annots": [{"personID", "bbox", "keypoints": [[x, y, c], ...]}]}``
   (BODY_25 unless told otherwise).
-- ``synthetic``: the synthetic captures' ``keypoints/`` (and :mod:`body.detector_sim` output): OpenPose JSON
+- ``synthetic``: the synthetic captures' ``keypoints/`` (and :mod:`synth.detector_sim` output): OpenPose JSON
   with this project's top-level ``layout`` key, so no layout needs to be passed.
 
 Bad input never stops a whole run: a missing camera folder, a missing frame file or a malformed file leaves

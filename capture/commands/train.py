@@ -75,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise UserFacingError("--device cuda: no CUDA device is available; use --device cpu")
     config = with_ablation(preset(args.config), args.ablation)
     if args.capsule_scene:
-        from implicit.testing import capsule_scene
+        from synth.capsules import capsule_scene
 
         samples = capsule_scene(people=2, views=4, size=max(128, config.inputs.crop_size))
         sources = [lambda sample=sample: sample for sample in samples]

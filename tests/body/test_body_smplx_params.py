@@ -12,7 +12,7 @@ from body.cache import anny_cache_dir, anny_cache_is_built, multicap_cache_dir
 from body.errors import BodyModelError, SmplxModelNotFoundError
 from body.params import BodyParams, load_params
 from body.smplx_body import SmplxBody, resolve_smplx_file
-from body.testing import smplx_skeleton
+from synth.smplx_format import smplx_skeleton
 
 
 def test_missing_model_says_where_to_get_it(tmp_path, monkeypatch):

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from body.association import AssociationConfig, Associator, Person3D, cluster_detections
-from body.capture_eval import evaluate_capture, match_to_truth, simulate_capture
-from body.detector_sim import DetectorNoise, simulate_detections
+from multihuman_eval.body_capture import evaluate_capture, match_to_truth
+from synth.body_capture import simulate_capture
+from synth.detector_sim import DetectorNoise, simulate_detections
 from body.keypoint_io import FrameDetections
 from body.keypoint_layouts import get_layout
 from body.tracking import count_id_switches, track_people

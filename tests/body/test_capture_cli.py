@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from capture_helpers import walking_people
 
-from body.capture_eval import simulate_capture
+from synth.body_capture import simulate_capture
 from body.capture_io import read_body_frame
 from body.detection import PersonKeypoints, write_openpose_json
-from body.detector_sim import DetectorNoise
+from synth.detector_sim import DetectorNoise
 from calibration.rig import CaptureLayout, Rig
 from calibration.rig_file import save_rig
 from calibration.ring_rig import ring_rig

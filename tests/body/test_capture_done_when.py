@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from body.capture_eval import run_synthetic, simulate_capture
+from multihuman_eval.body_capture import run_synthetic
+from synth.body_capture import simulate_capture
 from calibration.ring_rig import ring_rig
 
 pytestmark = pytest.mark.slow

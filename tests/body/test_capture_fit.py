@@ -7,7 +7,7 @@ import torch
 from capture_helpers import walking_people
 
 from body.association import Associator
-from body.capture_eval import simulate_capture
+from synth.body_capture import simulate_capture
 from body.fitting import FitConfig, Keypoints2DTerm
 from body.sequence_fit import SequenceFitConfig, fit_tracks
 from body.tracking import track_people

@@ -7,7 +7,7 @@ import torch
 
 from body.anny_body import AnnyBody
 from body.smplx_body import SmplxBody
-from body.testing import write_random_smplx_model
+from synth.smplx_format import write_random_smplx_model
 
 
 @pytest.fixture(scope="session")

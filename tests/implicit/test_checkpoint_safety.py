@@ -19,7 +19,7 @@ from calibration.ring_rig import ring_rig
 from capture.cli import main
 from implicit.config import Config, tiny_config
 from implicit.dataset import TrainingDataset
-from implicit.testing import capsule_scene
+from synth.capsules import capsule_scene
 from implicit.training import CHECKPOINT_NAME, SHIPPED_WEIGHTS_DIR, CheckpointError, read_checkpoint, train
 
 

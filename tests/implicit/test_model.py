@@ -21,7 +21,7 @@ from implicit.model import (
     parameter_counts,
     predict_occupancy,
 )
-from implicit.testing import capsule_scene
+from synth.capsules import capsule_scene
 from implicit.training import training_step
 from render import primitives
 

@@ -23,7 +23,7 @@ from implicit.reconstruct import (
     reconstruct_person,
     write_mesh_record,
 )
-from implicit.testing import capsule_scene
+from synth.capsules import capsule_scene
 from render.mesh import Mesh
 
 RESOLUTION = 40

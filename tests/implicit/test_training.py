@@ -11,7 +11,7 @@ import torch
 
 from implicit.config import tiny_config
 from implicit.dataset import TrainingDataset
-from implicit.testing import capsule_scene
+from synth.capsules import capsule_scene
 from multihuman_eval.validation import validate
 from implicit.training import (
     CHECKPOINT_NAME,

@@ -28,13 +28,13 @@ def ring_cameras():
 
 @pytest.fixture(scope="session")
 def natural_scene(anny_body, ring_cameras, taichi_arch):
-    from segmentation.testing import make_scene
+    from synth.segmentation_scenes import make_scene
 
     return make_scene(anny_body, "natural", ring_cameras, num_people=2, seed=0)
 
 
 @pytest.fixture(scope="session")
 def close_scene(anny_body, ring_cameras, taichi_arch):
-    from segmentation.testing import make_scene
+    from synth.segmentation_scenes import make_scene
 
     return make_scene(anny_body, "close", ring_cameras, num_people=2, seed=1)

@@ -18,7 +18,7 @@ from segmentation.foreground import (
 )
 from segmentation.metrics import mask_iou
 from segmentation.projection import body_fields, focal_px, render_person_depths
-from segmentation.testing import textured_plate
+from synth.segmentation_scenes import textured_plate
 
 
 def _person_mask(size=128):

@@ -37,7 +37,7 @@ def test_grabcut_without_masks(close_scene):
 def tall_scene(anny_body, taichi_arch):
     """Three 640 x 640 cameras (30 deg) on a 4.5 m circle: people about 450 px tall, as in HD captures."""
     from calibration.ring_rig import ring_rig
-    from segmentation.testing import make_scene
+    from synth.segmentation_scenes import make_scene
 
     cameras = list(ring_rig(3, radius=4.5, image_size=(640, 640), fov_deg=30.0).cameras)
     return make_scene(anny_body, "natural", cameras, num_people=2, seed=0)

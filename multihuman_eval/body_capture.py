@@ -1,8 +1,6 @@
-"""Synthetic 4D body captures and their metrics (used by the tests and bench/bench_body_capture.py).
-
-:func:`simulate_capture` poses a body model with ground-truth parameters (P, T), takes its keypoints in a layout
-and runs the detector simulator (:mod:`body.detector_sim`) in every view of a rig. :func:`evaluate_capture`
-compares what association, tracking and fitting made of it with the ground truth:
+"""Metrics of 4D body capture on synthetic captures (:mod:`synth.body_capture`; used by the tests and
+bench/bench_body_capture.py). :func:`evaluate_capture` compares what association, tracking and fitting made of a
+capture with its ground truth:
 
 - people are matched to ground truth per frame by the Hungarian algorithm on the mean joint distance
   (gate ``match_distance`` metres); a track's ground-truth person is the one it matched most often;
@@ -21,61 +19,11 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from body.detector_sim import DetectorNoise, SimulatedView, simulate_detections
-from body.keypoint_io import FrameDetections
-from body.keypoint_layouts import get_layout
 from body.model import BodyModel
 from body.params import BodyParams
 from body.sequence_fit import TrackFit
 from body.tracking import Track, count_id_switches
-from calibration.rig import Rig
-
-
-@dataclass
-class SyntheticCapture:
-    """Ground truth and simulated detections of a synthetic sequence.
-
-    Attributes:
-        rig: the cameras. layout: keypoint layout name (K joints).
-        params: ground-truth body parameters, batch (P, T). present: (P, T) bool.
-        keypoints: (P, T, K, 3) ground-truth keypoints, metres.
-        detections: T frames of detections (frame numbers 0..T-1). simulated: per frame, per view, the
-            simulator's output (with the ground-truth person of each detection).
-    """
-
-    rig: Rig
-    layout: str
-    params: BodyParams
-    present: np.ndarray
-    keypoints: np.ndarray
-    detections: list[FrameDetections]
-    simulated: list[list[SimulatedView]]
-
-
-def simulate_capture(
-    body: BodyModel,
-    params: BodyParams,
-    present: np.ndarray,
-    rig: Rig,
-    layout: str = "body25",
-    noise: DetectorNoise = DetectorNoise(),
-    seed: int = 0,
-) -> SyntheticCapture:
-    """Detections of people posed by ``params`` (batch (P, T)) seen by ``rig``; absent people are not seen."""
-    names = list(get_layout(layout).keypoints)
-    with torch.no_grad():
-        keypoints = body.keypoints(params, names).double().cpu().numpy()  # (P, T, K, 3)
-    present = np.asarray(present, dtype=bool)
-    rng = np.random.default_rng(seed)
-    detections, simulated = [], []
-    for t in range(keypoints.shape[1]):
-        views = simulate_detections(keypoints[present[:, t], t], list(rig), layout, noise, rng)
-        people = np.flatnonzero(present[:, t])
-        for view in views:  # person indices of the present subset -> indices of all people
-            view.person = np.where(view.person >= 0, people[np.maximum(view.person, 0)], -1)
-        simulated.append(views)
-        detections.append(FrameDetections(t, layout, [v.keypoints for v in views], [v.confidence for v in views]))
-    return SyntheticCapture(rig, layout, params, present, keypoints, detections, simulated)
+from synth.body_capture import SyntheticCapture
 
 
 @dataclass
