@@ -15,7 +15,7 @@ from body.keypoint_layouts import get_layout
 from body.model import BodyModel
 from body.params import BodyParams
 from calibration.rig import Rig
-from synth.detector_sim import DetectorNoise, SimulatedView, simulate_detections
+from synth.detector_sim import DetectorFailures, DetectorNoise, SimulatedView, simulate_detections
 
 
 @dataclass
@@ -47,8 +47,10 @@ def simulate_capture(
     layout: str = "body25",
     noise: DetectorNoise = DetectorNoise(),
     seed: int = 0,
+    failures: DetectorFailures | None = None,
 ) -> SyntheticCapture:
-    """Detections of people posed by ``params`` (batch (P, T)) seen by ``rig``; absent people are not seen."""
+    """Detections of people posed by ``params`` (batch (P, T)) seen by ``rig``; absent people are not seen.
+    ``failures``: the simulator's harder mode (None: plain, per-joint noise only)."""
     names = list(get_layout(layout).keypoints)
     with torch.no_grad():
         keypoints = body.keypoints(params, names).double().cpu().numpy()  # (P, T, K, 3)
@@ -56,10 +58,11 @@ def simulate_capture(
     rng = np.random.default_rng(seed)
     detections, simulated = [], []
     for t in range(keypoints.shape[1]):
-        views = simulate_detections(keypoints[present[:, t], t], list(rig), layout, noise, rng)
+        views = simulate_detections(keypoints[present[:, t], t], list(rig), layout, noise, rng, failures)
         people = np.flatnonzero(present[:, t])
         for view in views:  # person indices of the present subset -> indices of all people
             view.person = np.where(view.person >= 0, people[np.maximum(view.person, 0)], -1)
+            view.partner = np.where(view.partner >= 0, people[np.maximum(view.partner, 0)], -1)
         simulated.append(views)
         detections.append(FrameDetections(t, layout, [v.keypoints for v in views], [v.confidence for v in views]))
     return SyntheticCapture(rig, layout, params, present, keypoints, detections, simulated)
