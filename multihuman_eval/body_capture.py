@@ -7,6 +7,11 @@ capture with its ground truth:
 - ``triangulated_mpjpe_mm``: mean distance of triangulated joints (confidence > 0) to the truth, millimetres;
 - ``fitted_mpjpe_mm``: mean distance of the fitted body's keypoints (frames where the person is present);
 - ``vertex_error_mm``: mean distance between fitted and ground-truth vertices (same body model only);
+- ``pcp``: percentage of correct parts, the Shelf/Campus definition: per ground-truth person and frame, a limb
+  (``PCP_LIMBS``) is correct when the mean distance of its two ends to the truth is at most half the limb's true
+  length; a person-frame without a matched person, or a limb end not triangulated, counts as wrong; per person
+  the mean over its present frames and limbs (``pcp_per_person``), ``pcp`` their mean, percent;
+  ``fitted_pcp``: the same of the fitted bodies' keypoints;
 - ``id_switches``: MOT identity switches (:func:`body.tracking.count_id_switches`); ``missed``: ground-truth
   person-frames without a tracked person; ``false_people``: tracked person-frames without a ground truth.
 """
@@ -19,11 +24,21 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from body.keypoint_layouts import get_layout
 from body.model import BodyModel
 from body.params import BodyParams
 from body.sequence_fit import TrackFit
 from body.tracking import Track, count_id_switches
 from synth.body_capture import SyntheticCapture
+
+
+PCP_LIMBS = (
+    ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"), ("left_elbow", "left_wrist"),
+    ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("right_hip", "right_knee"),
+    ("left_knee", "left_ankle"), ("right_knee", "right_ankle"), ("nose", "neck"), ("neck", "mid_hip"),
+)  # fmt: skip
+"""The 10 limbs of Shelf/Campus PCP (upper/lower arms and legs, head, torso) by canonical keypoint names; the
+head is nose-neck and the torso neck-mid-hip where the layout has no head top (BODY_25)."""
 
 
 @dataclass
@@ -37,6 +52,34 @@ class CaptureMetrics:
     missed: int
     false_people: int
     num_tracks: int
+    pcp: float = float("nan")
+    pcp_per_person: tuple[float, ...] = ()
+    fitted_pcp: float = float("nan")
+
+
+def limb_indices(layout: str) -> np.ndarray:
+    """(L, 2) joint indices of the ``PCP_LIMBS`` present in ``layout``."""
+    names = get_layout(layout).keypoints
+    return np.array([(names.index(a), names.index(b)) for a, b in PCP_LIMBS if a in names and b in names])
+
+
+def correct_limbs(predicted: np.ndarray, known: np.ndarray, truth: np.ndarray, limbs: np.ndarray) -> np.ndarray:
+    """(..., L) True where a limb is correct (PCP, module docstring).
+
+    Args:
+        predicted, truth: (..., K, 3) metres; known: (..., K) joints predicted; limbs: (L, 2) joint indices.
+    """
+    a, b = limbs[:, 0], limbs[:, 1]
+    error = 0.5 * (np.linalg.norm(predicted[..., a, :] - truth[..., a, :], axis=-1)
+                   + np.linalg.norm(predicted[..., b, :] - truth[..., b, :], axis=-1))  # fmt: skip
+    length = np.linalg.norm(truth[..., a, :] - truth[..., b, :], axis=-1)
+    return (error <= 0.5 * length) & known[..., a] & known[..., b]
+
+
+def pcp_scores(correct: np.ndarray, present: np.ndarray) -> tuple[float, tuple[float, ...]]:
+    """Mean PCP over people and per person, percent, from ``correct`` (P, T, L) and ``present`` (P, T)."""
+    per_person = tuple(100.0 * float(correct[p][present[p]].mean()) for p in range(len(present)) if present[p].any())
+    return (float(np.mean(per_person)) if per_person else float("nan")), per_person
 
 
 def match_to_truth(truth: np.ndarray, present: np.ndarray, keypoints: list[np.ndarray], confidence: list[np.ndarray],
@@ -69,6 +112,8 @@ def evaluate_capture(
     track_ids: list[list[int]] = [[] for _ in range(num_frames)]
     owner: dict[int, list[int]] = {}
     errors = []
+    limbs = limb_indices(capture.layout)
+    correct = np.zeros(capture.present.shape + (len(limbs),), dtype=bool)
     for t in range(num_frames):
         people = [(track.id, track.people[t]) for track in tracks if t in track.people]
         matches = match_to_truth(capture.keypoints[:, t], capture.present[:, t], [p.keypoints for _, p in people],
@@ -80,10 +125,13 @@ def evaluate_capture(
             if gt >= 0:
                 seen = person.confidence > 0
                 errors.append(np.linalg.norm(person.keypoints[seen] - capture.keypoints[gt, t, seen], axis=-1))
+                correct[gt, t] = correct_limbs(person.keypoints, seen, capture.keypoints[gt, t], limbs)
     matched = sum(gt >= 0 for frame in truth_ids for gt in frame)
-    fitted_mpjpe, vertex_error = float("nan"), float("nan")
+    fitted_mpjpe, vertex_error, fitted_pcp = float("nan"), float("nan"), float("nan")
     if fits:
         fitted_mpjpe, vertex_error = _fit_errors(body, capture, fits, owner)
+        fitted_pcp = _fitted_pcp(capture, fits, truth_ids, track_ids, limbs)
+    pcp, pcp_per_person = pcp_scores(correct, capture.present)
     return CaptureMetrics(
         triangulated_mpjpe_mm=1000.0 * float(np.concatenate(errors).mean()) if errors else float("nan"),
         fitted_mpjpe_mm=fitted_mpjpe,
@@ -92,7 +140,23 @@ def evaluate_capture(
         missed=int(capture.present.sum()) - matched,
         false_people=sum(gt < 0 for frame in truth_ids for gt in frame),
         num_tracks=len(tracks),
+        pcp=pcp,
+        pcp_per_person=pcp_per_person,
+        fitted_pcp=fitted_pcp,
     )
+
+
+def _fitted_pcp(capture: SyntheticCapture, fits: list[TrackFit], truth_ids, track_ids, limbs: np.ndarray) -> float:
+    """PCP of the fitted bodies' keypoints, each frame's tracks matched to the truth as for ``pcp``."""
+    correct = np.zeros(capture.present.shape + (len(limbs),), dtype=bool)
+    by_track = {fit.track_id: fit for fit in fits}
+    for t, (truth, tracks) in enumerate(zip(truth_ids, track_ids)):
+        for gt, track_id in zip(truth, tracks):
+            fit = by_track.get(track_id)
+            if gt >= 0 and fit is not None and t in fit.frames:
+                keypoints = fit.keypoints[fit.frames.index(t)]
+                correct[gt, t] = correct_limbs(keypoints, fit.available, capture.keypoints[gt, t], limbs)
+    return pcp_scores(correct, capture.present)[0]
 
 
 def _fit_errors(body: BodyModel, capture: SyntheticCapture, fits: list[TrackFit], owner: dict[int, list[int]]):
