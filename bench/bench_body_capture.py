@@ -2,6 +2,13 @@
 Pose2Sim demo through `capture body`; writes the `## 4D body capture` section of docs/BENCHMARKS.md.
 
     .venv/bin/python bench/bench_body_capture.py [--frames 60] [--fit-iterations 60] [--skip-pose2sim]
+
+With ``--harder LABEL``: 4 people crossing / with a touching pair, 5 views, 300 frames, on the plain and the
+harder detector simulator (``synth.detector_sim.detector_mode``); PCP, MPJPE, id switches and speeds, written
+as rows named LABEL into the `## 4D body capture, harder detections` section (rows of other labels are kept, so
+the measurement of earlier code stays beside the newer one).
+
+    .venv/bin/python bench/bench_body_capture.py --harder "after" [--frames 300] [--fit-iterations 60]
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from body.anny_body import AnnyBody  # noqa: E402
 from body.association import Associator  # noqa: E402
 from multihuman_eval.body_capture import run_synthetic
 from synth.body_capture import simulate_capture  # noqa: E402
+from synth.detector_sim import HARDER, HARDER_NOISE, detector_mode  # noqa: E402
 from body.fitting import FitConfig  # noqa: E402
 from body.sequence_fit import SequenceFitConfig  # noqa: E402
 from calibration.geometry import triangulate_dlt  # noqa: E402
@@ -33,6 +41,10 @@ from synth.motion import make_motion  # noqa: E402
 
 POSE2SIM = ROOT.parent / "shared" / "data" / "pose2sim_demo"
 HEADING = "## 4D body capture"
+HARDER_HEADING = "## 4D body capture, harder detections"
+HARDER_CASES = (("crossing", 4, 5), ("close", 4, 5))
+HARDER_RIG = {"radius": 5.0, "fov_deg": 60.0}
+"""A ring of 5 cameras around a Shelf-sized space: every person of HARDER_CASES in every view."""
 logger = logging.getLogger("bench_body_capture")
 
 
@@ -154,15 +166,80 @@ def pose2sim_rows(iterations: int, work: Path) -> list[str]:
 
 
 
+def harder_rows(body, label: str, frames: int, iterations: int) -> list[str]:
+    """Rows of the harder-detections table: each sequence of HARDER_CASES on each simulator mode."""
+    rows = []
+    config = SequenceFitConfig(fit=FitConfig(global_iterations=30, iterations=iterations))
+    for category, people, views in HARDER_CASES:
+        motion = make_motion(body, category, people, frames, seed=0)
+        for mode in ("plain", "harder"):
+            noise, failures = detector_mode(mode)
+            capture = simulate_capture(body, motion.params, motion.present, ring_rig(views, **HARDER_RIG), noise=noise, seed=0,
+                                       failures=failures)  # fmt: skip
+            result = run_synthetic(body, capture, fit_config=config)
+            m = result.metrics
+            total = frames / (frames / result.association_fps + result.track_seconds + result.fit_seconds)
+            rows.append(f"| {label} | {category} | {mode} | {people} x {views} x {frames} | {m.pcp:.1f} | "
+                        f"{m.fitted_pcp:.1f} | {m.triangulated_mpjpe_mm:.1f} | {m.fitted_mpjpe_mm:.1f} | "
+                        f"{m.id_switches} | {m.missed} | {m.false_people} | {m.num_tracks} | "
+                        f"{result.association_fps:.0f} | {frames / result.fit_seconds:.1f} | {total:.1f} |")  # fmt: skip
+            logger.info(rows[-1])
+    return rows
+
+
+def harder_section(rows: list[str], label: str, frames: int, iterations: int, load: float) -> str:
+    """The harder-detections section: earlier labels' rows from docs/BENCHMARKS.md, then ``rows``."""
+    from bench.benchmarks_doc import BENCHMARKS
+
+    old = BENCHMARKS.read_text(encoding="utf-8").splitlines() if BENCHMARKS.exists() else []
+    start = old.index(HARDER_HEADING) if HARDER_HEADING in old else len(old)
+    end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
+    kept = [line for line in old[start:end] if line.startswith("| ") and not line.startswith(("| code", "| ---"))
+            and line.split("|")[1].strip() != label]  # fmt: skip
+    failures = ", ".join(f"{name} {getattr(HARDER, name)}" for name in HARDER.__dataclass_fields__)
+    return "\n".join([
+        HARDER_HEADING, "",
+        f"Command: `.venv/bin/python bench/bench_body_capture.py --harder LABEL --frames {frames} --fit-iterations "
+        f"{iterations}` (one row per label; rows of other labels are kept from earlier runs); machine: 2-core CPU, "
+        f"no GPU, shared with other jobs (load average {load:.1f} at the start of the '{label}' run); "
+        f"date: {time.strftime('%Y-%m-%d')}.", "",
+        "Sequences: `make_motion(category, 4 people, frames, seed=0)` (crossing: lanes of people walking past each "
+        "other; close: a touching pair beside two others), `ring_rig(5, radius=5.0, fov_deg=60.0)` (512 x 512 px; every "
+        "person in every view), detector simulator `plain` "
+        "(`DetectorNoise()`, as in `## 4D body capture`) or `harder` (`HARDER_NOISE`: "
+        f"{HARDER_NOISE.jitter_px:g} px jitter, {HARDER_NOISE.miss_rate:.0%} missed joints, "
+        f"{HARDER_NOISE.outlier_rate:.0%} gross errors, {HARDER_NOISE.swap_rate:.0%} whole-body swaps, "
+        f"{HARDER_NOISE.false_rate:g} false detections per view; `HARDER` failures: {failures}). "
+        "PCP: Shelf/Campus definition (`multihuman_eval.body_capture`), percent, of the tracked (triangulated) "
+        "keypoints and of the fitted bodies'. Speeds: association + triangulation frames/s (one thread), fit "
+        f"frames/s (all people at once, 30 + {iterations} L-BFGS iterations), and the whole chain (association, "
+        "tracking, fit) frames/s.", "",
+        "| code | sequence | detector | people x views x frames | PCP tracked (%) | PCP fitted (%) | MPJPE "
+        "triangulated (mm) | MPJPE fitted (mm) | id switches | missed person-frames | false person-frames | tracks | "
+        "association fps | fit fps | total fps |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *kept, *rows, "",
+    ])  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--fit-iterations", type=int, default=60)
     parser.add_argument("--skip-pose2sim", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print only, do not edit docs/BENCHMARKS.md")
+    parser.add_argument("--harder", metavar="LABEL", help="run the harder-detections table, rows named LABEL")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     body = AnnyBody()
+    if args.harder:
+        load = os.getloadavg()[0]
+        rows = harder_rows(body, args.harder, args.frames, args.fit_iterations)
+        text = harder_section(rows, args.harder, args.frames, args.fit_iterations, load)
+        print(text)
+        if not args.no_write:
+            write_section(HARDER_HEADING, text, after=HEADING)
+        return
     fps, load = association_speed(body), os.getloadavg()[0]
     logger.info("association + triangulation, 4 people x 5 views: %.1f frames/s", fps)
     rows = synthetic_rows(body, args.frames, args.fit_iterations)

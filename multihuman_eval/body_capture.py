@@ -198,6 +198,7 @@ class SyntheticRun:
     association_fps: float
     fit_seconds: float
     num_frames: int
+    track_seconds: float = 0.0
 
 
 def run_synthetic(
@@ -220,10 +221,13 @@ def run_synthetic(
     people = [associator(frame) for frame in capture.detections]
     association_s = time.perf_counter() - start
     frames = [frame.frame for frame in capture.detections]
+    start = time.perf_counter()
     tracks = track_people(frames, people, tracker_config or TrackerConfig())
+    track_s = time.perf_counter() - start
     fits, fit_s = None, 0.0
     if fit and tracks:
         start = time.perf_counter()
         fits = fit_tracks(body, tracks, frames, list(capture.rig), capture.layout, fit_config or SequenceFitConfig())
         fit_s = time.perf_counter() - start
-    return SyntheticRun(evaluate_capture(body, capture, tracks, fits), len(frames) / association_s, fit_s, len(frames))
+    metrics = evaluate_capture(body, capture, tracks, fits)
+    return SyntheticRun(metrics, len(frames) / association_s, fit_s, len(frames), track_s)
