@@ -1,4 +1,11 @@
-"""Segment one frame in every view: foreground from the chosen source, then the split into people."""
+"""Segment one frame in every view: foreground from the chosen source, then the split into people.
+
+Views are segmented one at a time, each at its own image size (a rig may mix sizes and orientations), at a
+working resolution (`SegmentConfig.working_max_side`) and, apart from the whole-image sources' foreground,
+only inside the box around the people: the bodies' projections grown by the stage's largest margin
+(`SegmentConfig.margin`) converted to pixels at the nearest body's depth. Nothing outside that box can belong
+to a person, so the bodies are rendered, GrabCut run and the foreground split there only.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from segmentation.foreground import (
     upsample_mask,
 )
 from segmentation.instances import SplitConfig, split_foreground
-from segmentation.projection import BodyFields, body_fields, focal_px, render_person_depths
+from segmentation.projection import body_boxes, body_fields, cropped, focal_px, render_person_depths
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,12 @@ class SegmentConfig:
     min_person_px: int = 240
     """...unless that would make the smallest projected body (its height in the view where it looks smallest)
     shorter than this many pixels: the working resolution is then only as small as this allows."""
+
+    @property
+    def margin(self) -> float:
+        """The largest distance (metres) from a body at which any step looks for its pixels."""
+        split, fg = self.split, self.foreground
+        return max(split.reach, split.core_margin, split.occlusion_margin, fg.search_margin, fg.probable_margin)
 
 
 @dataclass(frozen=True)
@@ -61,44 +74,61 @@ class FrameInputs:
 
 @dataclass(frozen=True)
 class FrameSegmentation:
-    """The segmentation of one frame (P people, V views of H x W).
+    """The segmentation of one frame (P people, V views; view v is H_v x W_v, the size of its camera).
 
     Attributes:
         person_ids: (P,) track ids; index p in the maps below is person `person_ids[p]`.
-        index: (V, H, W) int32 index maps: -1 background, p person.
-        occluded: (P, V, H, W) bool: person p is hidden by another person there.
-        foreground: (V, H, W) bool foreground the split started from.
+        index: V (H_v, W_v) int32 index maps: -1 background, p person.
+        occluded: V (P, H_v, W_v) bool: person p is hidden by another person there.
+        foreground: V (H_v, W_v) bool foreground the split started from.
     """
 
     person_ids: list[int]
-    index: np.ndarray
-    occluded: np.ndarray
-    foreground: np.ndarray
+    index: list[np.ndarray]
+    occluded: list[np.ndarray]
+    foreground: list[np.ndarray]
 
 
-def _needed(inputs: FrameInputs, name: str, source: str, view: int):
-    values = getattr(inputs, name)
-    value = None if values is None else values[view]
-    if value is None:
-        raise SegmentationError(f"segment_frame: source {source!r} needs '{name}' for view {view}, got none")
-    return value
+@dataclass(frozen=True)
+class ViewInputs:
+    """What the source needs from one view, each array of the camera's size (or None when not needed)."""
+
+    image: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    plate: np.ndarray | None = None
 
 
-def view_foreground(source: str, view: int, inputs: FrameInputs, fields: BodyFields, focal: float,
-                    config: ForegroundConfig) -> np.ndarray:  # fmt: skip
-    """(H, W) bool foreground of view `view` from `source` (one of `foreground.SOURCES`)."""
+NEEDS = {"masks": ("masks",), "background": ("images", "plates"), "chroma": ("images",), "grabcut": ("images",)}
+"""The FrameInputs fields each foreground source reads."""
+
+GRABCUT_BORDER_PX = 8
+"""Sure-background border GrabCut keeps around its searched region (pixels)."""
+
+
+def view_inputs(inputs: FrameInputs, source: str, view: int, camera: Camera) -> ViewInputs:
+    """The arrays of view `view` that `source` needs, checked to be present and of the camera's size."""
+    found = {}
+    for name in NEEDS[source]:
+        values = getattr(inputs, name)
+        value = None if values is None or view >= len(values) else values[view]
+        if value is None:
+            raise SegmentationError(f"segment_frame: source {source!r} needs '{name}' for view {view}, got none")
+        value = np.asarray(value)
+        if value.shape[:2] != (camera.height, camera.width):
+            shape = f"{value.shape[1]}x{value.shape[0]}" if value.ndim >= 2 else str(value.shape)
+            raise SegmentationError(f"segment_frame: view {view} ({camera.name}): {name[:-1]} is {shape}, "
+                                    f"the camera is {camera.width}x{camera.height}")  # fmt: skip
+        found[name[:-1]] = value
+    return ViewInputs(**found)
+
+
+def image_foreground(source: str, inputs: ViewInputs, chroma, config: ForegroundConfig) -> np.ndarray:
+    """(H, W) bool foreground of one view from a whole-image source ("masks", "background" or "chroma")."""
     if source == "masks":
-        return mask_from_file_image(_needed(inputs, "masks", source, view))
-    image = _needed(inputs, "images", source, view)
+        return mask_from_file_image(inputs.mask)
     if source == "background":
-        return background_difference(image, _needed(inputs, "plates", source, view), config)
-    if source == "chroma":
-        if inputs.chroma is None:
-            raise SegmentationError("segment_frame: source 'chroma' needs a key colour (FrameInputs.chroma), got none")
-        return chroma_key(image, inputs.chroma, config)
-    if source == "grabcut":
-        return grabcut_foreground(image, fields, focal, config)
-    raise SegmentationError(f"segment_frame: argument 'source': expected one of {SOURCES}, got {source!r}")
+        return background_difference(inputs.image, inputs.plate, config)
+    return chroma_key(inputs.image, chroma, config)
 
 
 def segment_frame(
@@ -108,11 +138,11 @@ def segment_frame(
     """Foreground per view from `source`, split into the people whose fitted `bodies` are given.
 
     Args:
-        cameras: V cameras of one image size.
+        cameras: V cameras, each of its own image size.
         bodies: P body meshes (world, metres) of this frame, in the order of `person_ids`.
         person_ids: P distinct track ids.
         source: "masks", "background", "chroma" or "grabcut" (see `segmentation.foreground`).
-        inputs: per-view data the source needs.
+        inputs: per-view data the source needs, each array of its camera's size.
         config: stage settings.
     """
     person_ids = [int(i) for i in person_ids]
@@ -120,116 +150,137 @@ def segment_frame(
         raise SegmentationError(
             f"segment_frame: expected one distinct track id per body, got ids {person_ids} for {len(bodies)} bodies"
         )
-    cameras = list(cameras)
-    height, width = cameras[0].height, cameras[0].width
-    scale = working_scale(cameras, bodies, config)
+    if source not in SOURCES:
+        raise SegmentationError(f"segment_frame: argument 'source': expected one of {SOURCES}, got {source!r}")
+    if source == "chroma" and inputs.chroma is None:
+        raise SegmentationError("segment_frame: source 'chroma' needs a key colour (FrameInputs.chroma), got none")
+    result = FrameSegmentation(person_ids=person_ids, index=[], occluded=[], foreground=[])
+    for v, camera in enumerate(cameras):
+        index, occluded, foreground = segment_view(camera, bodies, source, view_inputs(inputs, source, v, camera),
+                                                   inputs.chroma, config)  # fmt: skip
+        result.index.append(index)
+        result.occluded.append(occluded)
+        result.foreground.append(foreground)
+    return result
+
+
+def segment_view(camera: Camera, bodies: Sequence[Mesh], source: str, inputs: ViewInputs, chroma, config: SegmentConfig
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """One view: index map (H, W) int32, occlusion (P, H, W) bool, foreground (H, W) bool at the camera's size,
+    segmented at the working resolution (`working_scale`) and brought back."""
+    scale = working_scale(camera, bodies, config)
     if scale == 1.0:
-        return _segment_views(cameras, bodies, person_ids, source, inputs, config)
-    size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    small = [camera.resized(*size) for camera in cameras]
-    coarse = _segment_views(small, bodies, person_ids, source, _resized_inputs(inputs, cameras, size), config)
-    return _full_resolution(coarse, source, inputs, (height, width), config.foreground.guided_eps)
+        return _segment_at(camera, bodies, source, inputs, chroma, config)
+    size = (max(round(camera.width * scale), 1), max(round(camera.height * scale), 1))
+    coarse = _segment_at(camera.resized(*size), bodies, source, _resized(inputs, size), chroma, config)
+    return _full_resolution(coarse, source, inputs, (camera.height, camera.width), config.foreground.guided_eps)
 
 
-def working_scale(cameras: list[Camera], bodies: Sequence[Mesh], config: SegmentConfig) -> float:
-    """The factor (<= 1) from full to working resolution: `config.working_max_side` over the longer image side,
-    raised so that the smallest projected body stays `config.min_person_px` tall (1 without bodies in view)."""
-    scale = min(1.0, config.working_max_side / max(cameras[0].width, cameras[0].height))
-    heights = []
-    for camera in cameras:
-        for body in bodies:
-            vertices = np.asarray(body.vertices, float)
-            rows = camera.project(vertices)[camera.world_to_camera(vertices)[:, 2] > 1e-9, 1]
-            rows = np.clip(rows, 0.0, camera.height - 1.0)
-            if len(rows) and rows.max() > rows.min():
-                heights.append(rows.max() - rows.min())
-    if heights:
-        scale = max(scale, min(1.0, config.min_person_px / min(heights)))
+def working_scale(camera: Camera, bodies: Sequence[Mesh], config: SegmentConfig) -> float:
+    """The factor (<= 1) from full to working resolution of one view: `config.working_max_side` over its longer
+    side, raised so that the smallest projected body stays `config.min_person_px` tall (1 without bodies in view)."""
+    scale = min(1.0, config.working_max_side / max(camera.width, camera.height))
+    boxes = body_boxes(camera, bodies)
+    heights = boxes[:, 3] - boxes[:, 1]
+    heights = heights[heights > 0]  # NaN (behind the camera) compares False
+    if len(heights):
+        scale = max(scale, min(1.0, config.min_person_px / heights.min()))
     return scale
 
 
-def _segment_views(cameras: list[Camera], bodies: Sequence[Mesh], person_ids: list[int], source: str,
-                   inputs: FrameInputs, config: SegmentConfig) -> FrameSegmentation:  # fmt: skip
-    """`segment_frame` at the cameras' own resolution."""
-    height, width = cameras[0].height, cameras[0].width
-    num_people, num_views = len(bodies), len(cameras)
-    index = np.full((num_views, height, width), -1, np.int32)
-    occluded = np.zeros((num_people, num_views, height, width), bool)
-    foreground = np.zeros((num_views, height, width), bool)
-    depths = render_person_depths(bodies, cameras) if bodies else np.full((0, num_views, height, width), np.inf, np.float32)
-    for v, camera in enumerate(cameras):
-        focal = focal_px(camera)
-        fields = body_fields(depths[:, v], focal)
-        fg = view_foreground(source, v, inputs, fields, focal, config.foreground)
-        if fg.shape != (height, width):
-            raise SegmentationError(
-                f"segment_frame: view {v} ({camera.name}): foreground is {fg.shape[1]}x{fg.shape[0]}, "
-                f"the camera is {width}x{height}"
-            )
-        foreground[v] = fg
-        if num_people:
-            index[v], occluded[:, v] = split_foreground(fg, fields, config.split)
-    return FrameSegmentation(person_ids=person_ids, index=index, occluded=occluded, foreground=foreground)
+def people_box(camera: Camera, bodies: Sequence[Mesh], margin: float) -> tuple[slice, slice] | None:
+    """(rows, cols) of the image box holding every pixel within `margin` metres of a body (plus GrabCut's border),
+    None when no body is in front of the camera."""
+    boxes = body_boxes(camera, bodies)
+    boxes = boxes[np.isfinite(boxes[:, 0])]
+    if not len(boxes):
+        return None
+    pad = margin * focal_px(camera) / boxes[:, 4].min() + GRABCUT_BORDER_PX + 2
+    x0, y0 = (max(int(np.floor(boxes[:, i].min() - pad)), 0) for i in (0, 1))
+    x1 = min(int(np.ceil(boxes[:, 2].max() + pad)) + 1, camera.width)
+    y1 = min(int(np.ceil(boxes[:, 3].max() + pad)) + 1, camera.height)
+    return slice(y0, y1), slice(x0, x1)
 
 
-def _resized_inputs(inputs: FrameInputs, cameras: list[Camera], size: tuple[int, int]) -> FrameInputs:
+def _segment_at(camera: Camera, bodies: Sequence[Mesh], source: str, inputs: ViewInputs, chroma,
+                config: SegmentConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """`segment_view` at the camera's own size: the bodies rendered, GrabCut run and the split made in `people_box`."""
+    height, width = camera.height, camera.width
+    index = np.full((height, width), -1, np.int32)
+    occluded = np.zeros((len(bodies), height, width), bool)
+    if source == "grabcut":
+        foreground = np.zeros((height, width), bool)
+    else:
+        foreground = image_foreground(source, inputs, chroma, config.foreground)
+    box = people_box(camera, bodies, config.margin)
+    if box is None:
+        return index, occluded, foreground
+    focal = focal_px(camera)
+    fields = body_fields(render_person_depths(bodies, [cropped(camera, *box)])[:, 0], focal)
+    if source == "grabcut":
+        foreground[box] = grabcut_foreground(inputs.image[box], fields, focal, config.foreground)
+    index[box], occluded[(slice(None), *box)] = split_foreground(foreground[box], fields, config.split)
+    return index, occluded, foreground
+
+
+def _resized(inputs: ViewInputs, size: tuple[int, int]) -> ViewInputs:
     """`inputs` resampled to `size` (width, height): images and plates by area averaging, masks as foreground
-    fractions >= 0.5. Each given array must have its camera's size (else SegmentationError naming the view)."""
-
-    def resize(values, name: str, is_mask: bool):
-        if values is None:
-            return None
-        out = []
-        for v, (value, camera) in enumerate(zip(values, cameras)):
-            if value is not None:
-                if value.shape[:2] != (camera.height, camera.width):
-                    raise SegmentationError(
-                        f"segment_frame: view {v} ({camera.name}): {name} is {value.shape[1]}x{value.shape[0]}, "
-                        f"the camera is {camera.width}x{camera.height}"
-                    )
-                value = mask_from_file_image(value).astype(np.float32) if is_mask else value
-                value = cv2.resize(value, size, interpolation=cv2.INTER_AREA)
-                value = (value >= 0.5).astype(np.uint8) if is_mask else value
-            out.append(value)
-        return out
-
-    return FrameInputs(images=resize(inputs.images, "image", False), masks=resize(inputs.masks, "mask", True),
-                       plates=resize(inputs.plates, "plate", False), chroma=inputs.chroma)  # fmt: skip
+    fractions >= 0.5."""
+    image, plate = (None if a is None else cv2.resize(a, size, interpolation=cv2.INTER_AREA) for a in (inputs.image, inputs.plate))
+    mask = None
+    if inputs.mask is not None:
+        fraction = cv2.resize(mask_from_file_image(inputs.mask).astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        mask = (fraction >= 0.5).astype(np.uint8)
+    return ViewInputs(image=image, mask=mask, plate=plate)
 
 
-def _nearest(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(..., h, w) -> (..., H, W) by nearest sampling at the same picture position (pixel centres aligned)."""
-    rows = np.clip(np.floor((np.arange(shape[0]) + 0.5) * maps.shape[-2] / shape[0]).astype(int), 0, maps.shape[-2] - 1)
-    cols = np.clip(np.floor((np.arange(shape[1]) + 0.5) * maps.shape[-1] / shape[1]).astype(int), 0, maps.shape[-1] - 1)
+def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """(rows, cols) of the bounding box of `mask` (H, W) grown by `margin` pixels; None when it is empty."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return None
+    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, mask.shape[0])),
+            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, mask.shape[1])))  # fmt: skip
+
+
+def _scaled_box(box: tuple[slice, slice], small: tuple[int, int], shape: tuple[int, int]) -> tuple[slice, slice]:
+    """A box of an image of size `small` (h, w) -> the box covering the same picture area at size `shape`."""
+    return tuple(slice(b.start * full // part, -(-b.stop * full // part)) for b, part, full in zip(box, small, shape))
+
+
+def _nearest(maps: np.ndarray, shape: tuple[int, int], box: tuple[slice, slice]) -> np.ndarray:
+    """(..., h, w) -> (..., box rows, box cols): the pixels `box` of `maps` brought to `shape` (H, W) by nearest
+    sampling at the same picture position (pixel centres aligned)."""
+    rows, cols = (np.clip(np.floor((np.arange(b.start, b.stop) + 0.5) * part / full).astype(int), 0, part - 1)
+                  for b, part, full in zip(box, maps.shape[-2:], shape))  # fmt: skip
     return maps[..., rows[:, None], cols[None, :]]
 
 
-def _full_resolution(coarse: FrameSegmentation, source: str, inputs: FrameInputs, shape: tuple[int, int],
-                     eps: float) -> FrameSegmentation:  # fmt: skip
-    """A working-resolution segmentation brought to `shape` (H, W): the foreground from the given masks (source
-    "masks") or refined by a guided filter of each view's image (`upsample_mask`, inside the box of the coarse
-    foreground); people by nearest sampling, foreground pixels left without a person taking the nearest label."""
-    num_views, height, width = coarse.index.shape
-    index = np.full((num_views, *shape), -1, np.int32)
-    foreground = np.zeros((num_views, *shape), bool)
-    for v in range(num_views):
-        if source == "masks":
-            foreground[v] = mask_from_file_image(inputs.masks[v])
-        elif coarse.foreground[v].any():
-            rows, cols = np.flatnonzero(coarse.foreground[v].any(1)), np.flatnonzero(coarse.foreground[v].any(0))
-            y0, y1 = max(rows[0] - 2, 0), min(rows[-1] + 3, height)  # coarse box with a 2-pixel margin
-            x0, x1 = max(cols[0] - 2, 0), min(cols[-1] + 3, width)
-            Y0, Y1 = y0 * shape[0] // height, -(-y1 * shape[0] // height)  # the same box at full resolution
-            X0, X1 = x0 * shape[1] // width, -(-x1 * shape[1] // width)
-            foreground[v, Y0:Y1, X0:X1] = upsample_mask(coarse.foreground[v, y0:y1, x0:x1], inputs.images[v][Y0:Y1, X0:X1], eps)
-        labels = _nearest(coarse.index[v], shape)
-        index[v] = np.where(foreground[v], labels, -1)
-        missing = foreground[v] & (labels < 0)
-        if missing.any() and (labels >= 0).any():  # nearest label, searched in the box of the labels and the gaps
-            rows, cols = np.flatnonzero((missing | (labels >= 0)).any(1)), np.flatnonzero((missing | (labels >= 0)).any(0))
-            box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-            _, (near_rows, near_cols) = ndimage.distance_transform_edt(labels[box] < 0, return_indices=True)
-            filled = labels[box][near_rows, near_cols]
-            index[v][box] = np.where(missing[box], filled, index[v][box])
-    return FrameSegmentation(person_ids=coarse.person_ids, index=index, occluded=_nearest(coarse.occluded, shape),
-                             foreground=foreground)  # fmt: skip
+def _full_resolution(coarse: tuple[np.ndarray, np.ndarray, np.ndarray], source: str, inputs: ViewInputs,
+                     shape: tuple[int, int], eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """One view's working-resolution segmentation brought to `shape` (H, W): the foreground from the given mask
+    (source "masks") or refined by a guided filter of the image (`upsample_mask`, inside the box of the coarse
+    foreground); people and occlusion by nearest sampling inside the box of the coarse people, where foreground
+    pixels without a person at the coarse size take the nearest coarse person's label."""
+    coarse_index, coarse_occluded, coarse_foreground = coarse
+    small = coarse_index.shape
+    index = np.full(shape, -1, np.int32)
+    occluded = np.zeros((coarse_occluded.shape[0], *shape), bool)
+    if source == "masks":
+        foreground = mask_from_file_image(inputs.mask)
+    else:
+        foreground = np.zeros(shape, bool)
+        if (box := _box(coarse_foreground, 2)) is not None:
+            full = _scaled_box(box, small, shape)
+            foreground[full] = upsample_mask(coarse_foreground[box], inputs.image[full], eps)
+    box = _box((coarse_index >= 0) | coarse_occluded.any(axis=0), 2)
+    if box is None:
+        return index, occluded, foreground
+    nearest_label = coarse_index.copy()
+    if (nearest_label[box] < 0).any():
+        _, (rows, cols) = ndimage.distance_transform_edt(coarse_index[box] < 0, return_indices=True)
+        nearest_label[box] = coarse_index[box][rows, cols]
+    full = _scaled_box(box, small, shape)
+    index[full] = np.where(foreground[full], _nearest(nearest_label, shape, full), -1)
+    occluded[(slice(None), *full)] = _nearest(coarse_occluded, shape, full)
+    return index, occluded, foreground

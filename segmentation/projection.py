@@ -26,6 +26,32 @@ def render_person_depths(meshes: Sequence[Mesh], cameras: Sequence[Camera]) -> n
     return np.stack([render([mesh], list(cameras)).depth for mesh in meshes])
 
 
+def cropped(camera: Camera, rows: slice, cols: slice) -> Camera:
+    """`camera` seeing only the pixels `rows` x `cols` of its image (principal point shifted; same distortion)."""
+    K = camera.K.copy()
+    K[0, 2] -= cols.start
+    K[1, 2] -= rows.start
+    return camera.replace(K=K, width=cols.stop - cols.start, height=rows.stop - rows.start)
+
+
+def body_boxes(camera: Camera, bodies: Sequence[Mesh]) -> np.ndarray:
+    """(P, 5) float64 per body: x0, y0, x1, y1 (pixel bounds of its vertices in front of `camera`, clipped to the
+    image) and the smallest vertex depth (metres); a row of NaN for a body wholly behind the camera. Every
+    rendered pixel of a body lies within its box (faces are drawn between their vertices)."""
+    boxes = np.full((len(bodies), 5), np.nan)
+    for p, body in enumerate(bodies):
+        vertices = np.asarray(body.vertices, float)
+        depth = camera.world_to_camera(vertices)[:, 2]
+        front = depth > 1e-9
+        if not front.any():
+            continue
+        pixels = camera.project(vertices[front])
+        low = np.clip(pixels.min(axis=0), 0.0, [camera.width - 1.0, camera.height - 1.0])
+        high = np.clip(pixels.max(axis=0), 0.0, [camera.width - 1.0, camera.height - 1.0])
+        boxes[p] = (*low, *high, depth[front].min())
+    return boxes
+
+
 def focal_px(camera: Camera) -> float:
     """Mean focal length of `camera` in pixels (converts image distances to metres at a depth)."""
     return float(0.5 * (camera.K[0, 0] + camera.K[1, 1]))

@@ -15,6 +15,7 @@ from segmentation.foreground import (
     grabcut_foreground,
     grabcut_seeds,
     mask_from_file_image,
+    upsample_mask,
 )
 from segmentation.metrics import mask_iou
 from segmentation.projection import body_fields, focal_px, render_person_depths
@@ -68,6 +69,30 @@ def test_clean_mask_fills_holes_and_drops_specks():
     cleaned = clean_mask(noisy, morphology_px=3, min_area=10)
     assert cleaned[61, 61] and not cleaned[5, 120]
     assert mask_iou(cleaned, mask) > 0.97
+
+
+def test_clean_mask_keeps_large_gaps_open():
+    """A gap enclosed by foreground (between two people whose arms touch) is background, a small hole is not."""
+    mask = np.zeros((100, 100), bool)
+    mask[10:90, 10:30] = mask[10:90, 70:90] = mask[10:20, 10:90] = mask[80:90, 10:90] = True  # a frame around a gap
+    mask[50:53, 20:23] = False  # a 9-pixel hole in one side
+    cleaned = clean_mask(mask, morphology_px=1, min_area=10, max_hole_area=400)
+    assert not cleaned[20:80, 30:70].any()  # the 2400-pixel gap stays open
+    assert cleaned[50:53, 20:23].all()
+    assert clean_mask(mask, morphology_px=1, min_area=10, max_hole_area=3000)[20:80, 30:70].all()
+
+
+def test_upsampled_mask_follows_the_image_edges():
+    """A 4x coarser mask brought back by `upsample_mask` is closer to the true edge than bilinear upsampling."""
+    truth = np.zeros((240, 320), np.uint8)
+    cv2.fillPoly(truth, [np.array([[40, 20], [290, 60], [200, 220], [30, 200]])], 1)
+    image = np.where(truth[..., None] > 0, (200, 60, 50), (40, 120, 200)).astype(np.uint8)
+    image = np.clip(image + np.random.default_rng(0).normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+    coarse = cv2.resize(truth.astype(np.float32), (80, 60), interpolation=cv2.INTER_AREA) >= 0.5
+    refined = upsample_mask(coarse, image)
+    bilinear = cv2.resize(coarse.astype(np.float32), (320, 240), interpolation=cv2.INTER_LINEAR) >= 0.5
+    assert refined.shape == (240, 320)
+    assert mask_iou(refined, truth > 0) > 0.995 > mask_iou(bilinear, truth > 0)
 
 
 def test_mask_files_any_nonzero_is_foreground():

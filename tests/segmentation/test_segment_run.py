@@ -24,7 +24,7 @@ def segment_command(monkeypatch, anny_body):
     AnnyBody reused by the stage instead of loading a new one per command (saves ~2 s each)."""
     if "segment" not in cli.COMMAND_MODULES:
         monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "segment"))
-    monkeypatch.setattr("body.create_body", lambda model, **kwargs: anny_body)
+    monkeypatch.setattr("body.create_body", lambda model, *args, **kwargs: anny_body)
 
 
 def main(argv):
