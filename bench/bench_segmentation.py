@@ -113,15 +113,15 @@ def evaluate(body, category: str, seed: int, cameras, rig, num_frames: int, fitt
     start = time.perf_counter()
     result = segment_frame(cameras, scene.bodies, scene.person_ids, "masks", FrameInputs(masks=masks))
     row["seconds_masks"] = time.perf_counter() - start
-    row["iou"] = person_iou(result.index, scene.gt_index, 2)
-    row["occlusion_iou"] = mask_iou(result.occluded, scene.gt_occluded)
+    row["iou"] = person_iou(np.stack(result.index), scene.gt_index, 2)
+    row["occlusion_iou"] = mask_iou(np.stack(result.occluded, axis=1), scene.gt_occluded)
     row["baseline_iou"] = person_iou(nearest_body_baseline(scene), scene.gt_index, 2)
     row["projection_iou"] = person_iou(body_projection(scene), scene.gt_index, 2)
     start = time.perf_counter()
     grabcut = segment_frame(cameras, scene.bodies, scene.person_ids, "grabcut", FrameInputs(images=list(scene.images)))
     row["seconds_grabcut"] = time.perf_counter() - start
-    row["grabcut_iou"] = person_iou(grabcut.index, scene.gt_index, 2)
-    row["grabcut_fg_iou"] = mask_iou(grabcut.foreground, scene.gt_index >= 0)
+    row["grabcut_iou"] = person_iou(np.stack(grabcut.index), scene.gt_index, 2)
+    row["grabcut_fg_iou"] = mask_iou(np.stack(grabcut.foreground), scene.gt_index >= 0)
     if fitted:
         start = time.perf_counter()
         meshes, ids, owners = fitted_bodies(body, params, rig, frame, scene.bodies)
@@ -130,7 +130,8 @@ def evaluate(body, category: str, seed: int, cameras, rig, num_frames: int, fitt
             fit_result = segment_frame(cameras, meshes, ids, "masks", FrameInputs(masks=masks))
             remap = np.full(3, -1)
             remap[: len(owners)] = owners  # track order -> ground-truth person
-            row["fitted_iou"] = person_iou(np.where(fit_result.index >= 0, remap[fit_result.index], -1), scene.gt_index, 2)
+            index = np.stack(fit_result.index)
+            row["fitted_iou"] = person_iou(np.where(index >= 0, remap[index], -1), scene.gt_index, 2)
         else:
             row["fitted_iou"] = np.full((2, len(cameras)), np.nan)
             logger.warning("%s seed %d: fitted tracks %s do not cover both people", category, seed, owners)
