@@ -18,13 +18,7 @@ from segmentation.metrics import person_iou
 FRAMES = (0, 1)
 
 
-@pytest.fixture(autouse=True)
-def segment_command(monkeypatch, anny_body):
-    """`capture segment` registered in the CLI (whether or not capture/cli.py lists it yet), and the session's
-    AnnyBody reused by the stage instead of loading a new one per command (saves ~2 s each)."""
-    if "segment" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "segment"))
-    monkeypatch.setattr("body.create_body", lambda model, *args, **kwargs: anny_body)
+pytestmark = pytest.mark.usefixtures("segment_command")
 
 
 def main(argv):
