@@ -61,6 +61,16 @@ def mirror_permutation(layout: str) -> np.ndarray:
     return np.array([names.index(t) if t in names else i for i, t in enumerate(twin)])
 
 
+def lateral_parts(layout: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The legs (hips down) and the rest of ``layout``: per part, its (K,) mask of left/right joints and the (K,)
+    permutation that mirrors that part alone."""
+    names = get_layout(layout).keypoints
+    mirror = mirror_permutation(layout)
+    lateral = mirror != np.arange(len(names))
+    legs = np.array([any(word in n for word in ("hip", "knee", "ankle", "toe", "heel")) for n in names])
+    return [(lateral & part, np.where(part, mirror, np.arange(len(names)))) for part in (~legs, legs)]
+
+
 @dataclass(frozen=True)
 class AssociationConfig:
     """Settings of :func:`associate`."""
@@ -83,6 +93,8 @@ class AssociationConfig:
     """A person needs this many triangulated joints."""
     size_range: tuple[float, float] = (0.3, 2.6)
     """Plausible largest distance between two of a person's keypoints, metres."""
+    duplicate_distance: float = 0.15
+    """Two people closer than this (mean distance over common joints, metres) are one, merged; 0 disables."""
 
 
 @dataclass
@@ -179,6 +191,7 @@ class Associator:
         self.config = config
         self.edges, self.limits = _bone_limits(layout)
         self.mirror = mirror_permutation(layout)
+        self.parts = lateral_parts(layout)
 
     def __call__(self, detections: FrameDetections) -> list[Person3D]:
         """The people of one frame (any number, possibly none).
@@ -210,29 +223,73 @@ class Associator:
         origins, directions = backproject_rays(torch.from_numpy(keypoints), self.cameras[torch.from_numpy(views)])
         affinity = pair_affinities((origins.numpy(), directions.numpy()), confidence, views, config)
         clusters = cluster_detections(affinity, views, config)
-        people = self._triangulate(clusters, keypoints, confidence, views)
+        people = self._triangulate(*self._observations(clusters, keypoints, confidence, views))
+        if config.duplicate_distance > 0:
+            clusters, people = self._merge_duplicates(clusters, people, keypoints, confidence, views)
         kept = []
         for cluster, person in zip(clusters, people):
             if person is not None:
-                used = [m for m in cluster if person.pixel_confidence[views[m]].any()]
-                person.detections = {int(views[m]): int(index[m]) for m in used}
+                used = {}  # per view, the detection that gave most of the used joints
+                for m in cluster:
+                    count = int(((confidence[m] > 0) & (person.pixel_confidence[views[m]] > 0)).sum())
+                    if count and count > used.get(int(views[m]), (0, -1))[0]:
+                        used[int(views[m])] = (count, int(index[m]))
+                person.detections = {view: m for view, (_, m) in sorted(used.items())}
                 kept.append(person)
         return kept
 
-    def _triangulate(self, clusters, keypoints, confidence, views) -> list[Person3D | None]:
-        """Triangulate every cluster; drop outlier detections once and triangulate again; check plausibility."""
-        if not clusters:
-            return []
-        config, num_views, joints = self.config, len(self.cameras), keypoints.shape[1]
+    def _observations(self, clusters, keypoints, confidence, views) -> tuple[np.ndarray, np.ndarray]:
+        """Per cluster and view, the pixels (C, V, K, 2) and confidences (C, V, K) of its detections; where a
+        cluster holds two detections of one view (the halves of a split person), each joint from the more
+        confident one."""
+        num_views, joints = len(self.cameras), keypoints.shape[1]
         pixels = np.zeros((len(clusters), num_views, joints, 2))
         weights = np.zeros((len(clusters), num_views, joints))
         for c, cluster in enumerate(clusters):
-            pixels[c, views[cluster]] = keypoints[cluster]
-            weights[c, views[cluster]] = confidence[cluster]
+            for m in cluster:
+                better = confidence[m] > weights[c, views[m]]
+                pixels[c, views[m], better] = keypoints[m, better]
+                weights[c, views[m], better] = confidence[m, better]
+        return pixels, weights
+
+    def _merge_duplicates(self, clusters, people, keypoints, confidence, views):
+        """Clusters whose people lie within ``duplicate_distance`` of each other (mean over their common joints)
+        are one person seen twice (a person split in two, a view's detection left out of its cluster): merged
+        and triangulated again. Returns the new clusters and people."""
+        config = self.config
+        found = [c for c, person in enumerate(people) if person is not None]
+        group = {c: c for c in range(len(clusters))}
+        merged = False
+        for a_pos, a in enumerate(found):
+            for b in found[a_pos + 1 :]:
+                pa, pb = people[a], people[b]
+                common = (pa.confidence > 0) & (pb.confidence > 0)
+                if common.sum() < config.min_common_joints:
+                    continue
+                distance = np.linalg.norm(pa.keypoints[common] - pb.keypoints[common], axis=-1).mean()
+                if distance < config.duplicate_distance and group[b] == b:
+                    group[b], merged = group[a], True
+        if not merged:
+            return clusters, people
+        members: dict[int, list[int]] = {}
+        for c in range(len(clusters)):
+            members.setdefault(group[c], []).extend(clusters[c])
+        changed = [root for root in members if any(group[c] == root and c != root for c in range(len(clusters)))]
+        new_people = self._triangulate(*self._observations([members[r] for r in changed], keypoints, confidence, views))
+        redo = dict(zip(changed, new_people))
+        roots = sorted(members)
+        return [members[r] for r in roots], [redo[r] if r in redo else people[r] for r in roots]
+
+    def _triangulate(self, pixels: np.ndarray, weights: np.ndarray) -> list[Person3D | None]:
+        """Triangulate every cluster's observations (C, V, K, 2), (C, V, K) (changed in place); drop outlier
+        detections once and triangulate again; check plausibility."""
+        if not len(pixels):
+            return []
+        config, num_views, (count, _, joints) = self.config, len(self.cameras), weights.shape
         result = self._robust(pixels, weights)
         if self._unswap(result, pixels, weights):
             result = self._robust(pixels, weights)
-        errors = self._errors(result, len(clusters), joints)
+        errors = self._errors(result, count, joints)
         with warnings.catch_warnings():  # views without observations give all-NaN rows
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(np.where(weights > 0, errors, np.nan), axis=-1)  # (C, V)
@@ -240,12 +297,12 @@ class Associator:
         if outliers.any():
             weights[outliers] = 0.0
             result = self._robust(pixels, weights)
-            errors = self._errors(result, len(clusters), joints)
-        points = result.points.numpy().reshape(len(clusters), joints, 3)
-        inliers = result.inliers.numpy().reshape(num_views, len(clusters), joints).transpose(1, 0, 2)
+            errors = self._errors(result, count, joints)
+        points = result.points.numpy().reshape(count, joints, 3)
+        inliers = result.inliers.numpy().reshape(num_views, count, joints).transpose(1, 0, 2)
         used = weights * inliers  # (C, V, K)
         people = []
-        for c in range(len(clusters)):
+        for c in range(count):
             views_used = inliers[c].sum(0)
             valid = np.isfinite(points[c]).all(-1) & (views_used >= 2)
             joint_conf = np.where(valid, used[c].sum(0) / np.maximum(views_used, 1), 0.0)
@@ -271,7 +328,8 @@ class Associator:
     def _unswap(self, result, pixels: np.ndarray, weights: np.ndarray) -> bool:
         """Mirror (in place) the detections whose left/right joints fit the triangulation better swapped.
 
-        A detection is mirrored when its summed (capped) reprojection error over the lateral joints drops below
+        Upper body (arms, head) and legs are judged apart, as detectors swap the legs alone too: a part of a
+        detection is mirrored when its summed (capped) reprojection error over its lateral joints drops below
         half by swapping left and right, and its mean error was above ``threshold_px``. Returns whether any was.
         """
         num_clusters, num_views, joints = weights.shape
@@ -279,17 +337,20 @@ class Associator:
         cams = self.cameras
         projected = project_points(points, cams.K, cams.dist, cams.R, cams.t).numpy()  # (C, V, K, 2)
         known = np.isfinite(result.points.numpy().reshape(num_clusters, joints, 3)).all(-1)[:, None]  # (C, 1, K)
-        lateral = self.mirror != np.arange(joints)
         cap = 3.0 * self.config.threshold_px
-        valid = (weights > 0) & (weights[..., self.mirror] > 0) & known & known[..., self.mirror] & lateral
+        valid = (weights > 0) & (weights[..., self.mirror] > 0) & known & known[..., self.mirror]
         error = np.minimum(np.linalg.norm(projected - pixels, axis=-1), cap)
         swapped = np.minimum(np.linalg.norm(projected - pixels[..., self.mirror, :], axis=-1), cap)
-        count = valid.sum(-1)
-        before, after = (error * valid).sum(-1), (swapped * valid).sum(-1)
-        flip = (count >= 4) & (after < 0.5 * before) & (before > self.config.threshold_px * np.maximum(count, 1))
-        pixels[flip] = pixels[flip][:, self.mirror]
-        weights[flip] = weights[flip][:, self.mirror]
-        return bool(flip.any())
+        any_flip = False
+        for part, permutation in self.parts:
+            in_part = valid & part
+            count = in_part.sum(-1)
+            before, after = (error * in_part).sum(-1), (swapped * in_part).sum(-1)
+            flip = (count >= 4) & (after < 0.5 * before) & (before > self.config.threshold_px * np.maximum(count, 1))
+            pixels[flip] = pixels[flip][:, permutation]
+            weights[flip] = weights[flip][:, permutation]
+            any_flip |= bool(flip.any())
+        return any_flip
 
     def _robust(self, pixels: np.ndarray, weights: np.ndarray):
         """Batched triangulate_robust over clusters: (C, V, K, 2), (C, V, K) -> result on (V, C * K)."""
