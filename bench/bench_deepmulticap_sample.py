@@ -42,7 +42,7 @@ from calibration.formats import import_rig  # noqa: E402
 from calibration.formats.deepmulticap import to_rig_world  # noqa: E402
 from calibration.rig import Rig  # noqa: E402
 from calibration.rig_file import load_rig, save_rig  # noqa: E402
-from capture.pipeline import final_mesh_path  # noqa: E402
+from calibration.run_layout import RunLayout  # noqa: E402
 from capture.report import COLOURS, silhouette_iou  # noqa: E402
 from multihuman_eval.metrics import SurfaceMetricsConfig, evaluate_surface, gt_height  # noqa: E402
 from render import Mesh, load_mesh, render  # noqa: E402
@@ -163,7 +163,7 @@ def score_run(dataset: Path, rig: Rig, run: Path) -> tuple[list[PersonScore], in
     matched = match_tracks(bodies, fits) if bodies else {}
     cameras = list(rig)
     tracks = [track_ids[matched[s]] if s in matched else None for s in range(len(names))]
-    mesh_paths = [final_mesh_path(run, FRAME, track, True) if track is not None else None for track in tracks]
+    mesh_paths = [RunLayout(run).final_mesh_file(FRAME, track, True) if track is not None else None for track in tracks]
     meshes = [load_mesh(path) if path is not None and path.is_file() else None for path in mesh_paths]
     present = [s for s, mesh in enumerate(meshes) if mesh is not None]
     mesh_render = render([meshes[s] for s in present], cameras).instance_id if present else None

@@ -41,9 +41,10 @@ from implicit.grid import VoxelGrid  # noqa: E402
 from implicit.meshing import extract_mesh  # noqa: E402
 from implicit.visual_hull import visual_hull_mesh  # noqa: E402
 from multihuman_eval import SurfaceMetricsConfig, evaluate_surface  # noqa: E402
-from multihuman_eval.surface import point_to_surface_distances, sample_surface  # noqa: E402
+from multihuman_eval.surface import point_to_surface_distances  # noqa: E402
+from calibration.ring_rig import ring_rig  # noqa: E402
 from render import Mesh, render  # noqa: E402
-from render.primitives import ring_cameras  # noqa: E402
+from render.mesh import sample_surface  # noqa: E402
 from synth.clothing import random_outfit, smooth_noise  # noqa: E402
 from synth.motion import make_motion  # noqa: E402
 from synth.person import build_person  # noqa: E402
@@ -183,7 +184,7 @@ def main() -> int:
     args = parser.parse_args()
     body = AnnyBody()
     config = FusionConfig()
-    cameras = ring_cameras(6, radius=3.5, height=1.5, target=(0.0, 0.0, 0.9), size=512)
+    cameras = list(ring_rig(6, radius=3.5, height=1.5, image_size=(512, 512), fov_deg=50.0).cameras)
     sequences = make_sequences(body, "single", 1, args.frames, seed=1) + make_sequences(
         body, "natural", 2, args.frames, seed=2
     )

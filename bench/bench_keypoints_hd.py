@@ -30,9 +30,9 @@ from scipy.optimize import linear_sum_assignment
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
 from bench.bench_keypoints_synth import SECTION as AFTER  # noqa: E402
-from body.capture_io import body_frame_path, read_body_frame  # noqa: E402
+from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
+from body.capture_io import read_body_frame  # noqa: E402
 from body.detection import create_detector, read_openpose_json  # noqa: E402
 from body.detection.evaluation import match_people, reference_size  # noqa: E402
 from body.detection.frames import camera_frame_numbers, read_image  # noqa: E402
@@ -40,6 +40,7 @@ from body.detection.stage import KeypointStageConfig, run_keypoint_stage  # noqa
 from calibration.atomic import write_png  # noqa: E402
 from calibration.rig import CaptureLayout, FrameRange, Rig  # noqa: E402
 from calibration.rig_file import load_rig, save_rig  # noqa: E402
+from calibration.run_layout import RunLayout  # noqa: E402
 
 SECTION = "## 2D keypoint detection, HD captures"
 DATE = "2026-12-07"
@@ -93,7 +94,7 @@ def found_in_view(run: Path, camera: str, frame: int, truth: dict) -> set[int]:
 def tracked(run: Path, capture: Path, frame: int) -> set[int]:
     """Ground-truth person ids matched one-to-one to a person of the body output, mean joint distance < TRACK_MATCH_M."""
     truth = json.loads((capture / "gt" / "keypoints3d" / f"{frame:06d}.json").read_text())["people"]
-    path = body_frame_path(run, frame)
+    path = RunLayout(run).body_file(frame)
     people = read_body_frame(path)[1] if path.exists() else []
     cost = np.full((len(truth), len(people)), np.inf)
     for t, person in enumerate(truth):

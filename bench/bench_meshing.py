@@ -27,8 +27,9 @@ from bench.benchmarks_doc import write_section  # noqa: E402
 from implicit.grid import VoxelGrid  # noqa: E402
 from implicit.meshing import MeshingConfig, reconstruct_mesh  # noqa: E402
 from implicit.visual_hull import VisualHull  # noqa: E402
+from calibration.ring_rig import ring_rig  # noqa: E402
 from render import Mesh, render  # noqa: E402
-from render.primitives import capsule, ring_cameras  # noqa: E402
+from render.primitives import capsule  # noqa: E402
 
 SECTION = "## Meshing and visual hull"
 SHARPNESS_M = 0.005
@@ -110,7 +111,7 @@ def visual_hull_lines(repeats: int) -> list[str]:
     from multihuman_eval.metrics import evaluate_surface
 
     person = capsule(0.2, 1.7, center=(0.0, 0.0, 0.85), sections=112)
-    cameras = ring_cameras(6, radius=3.5, height=1.5, target=(0.0, 0.0, 0.9), size=512)
+    cameras = list(ring_rig(6, radius=3.5, height=1.5, image_size=(512, 512), fov_deg=50.0).cameras)
     start = time.perf_counter()
     masks = render([person], cameras).mask
     render_s = time.perf_counter() - start

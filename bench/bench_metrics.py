@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.benchmarks_doc import BENCHMARKS, write_section  # noqa: E402
 from multihuman_eval import SurfaceMetricsConfig, evaluate_surface, normalize_scale  # noqa: E402
-from multihuman_eval.surface import point_to_surface_distances, sample_surface  # noqa: E402
+from multihuman_eval.surface import point_to_surface_distances  # noqa: E402
 from render import Mesh  # noqa: E402
+from render.mesh import sample_surface  # noqa: E402
 
 SECTION = "## Evaluation metrics"
 DATE = "2026-11-21"

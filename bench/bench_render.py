@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.benchmarks_doc import write_section  # noqa: E402
+from calibration.ring_rig import ring_rig  # noqa: E402
 from render import Mesh, render  # noqa: E402
 from render.backend import init_taichi  # noqa: E402
-from render.primitives import capsule, ring_cameras  # noqa: E402
+from render.primitives import capsule  # noqa: E402
 
 SECTION = "## Rendering"
 logger = logging.getLogger("bench_render")
@@ -39,7 +40,7 @@ def make_frame() -> tuple[list[Mesh], list]:
         capsule(0.20, 1.65, center=(0.35, 0.25, 0.825), sections=112, color=(0.3, 0.7, 0.3)),
         capsule(0.21, 1.80, center=(0.10, -0.45, 0.900), sections=112, color=(0.3, 0.3, 0.8)),
     ]
-    cameras = ring_cameras(6, radius=3.5, height=1.5, target=(0.0, 0.0, 0.9), size=512)
+    cameras = list(ring_rig(6, radius=3.5, height=1.5, image_size=(512, 512), fov_deg=50.0).cameras)
     return people, cameras
 
 

@@ -15,6 +15,7 @@ from body.errors import BodyModelError
 from body.keypoint_layouts import get_layout
 from body.params import BodyParams, params_from_dict, params_to_dict
 from calibration.atomic import atomic_write_text
+from calibration.run_layout import RunLayout
 
 BODY_FRAME_FORMAT = "multicap.body_frame"
 BODY_FRAME_VERSION = 1
@@ -68,11 +69,6 @@ class BodyPerson:
         return entry
 
 
-def body_frame_path(run_dir: str | Path, frame: int) -> Path:
-    """``RUN/body/<frame:06d>.json``."""
-    return Path(run_dir) / "body" / f"{frame:06d}.json"
-
-
 def write_body_frame(run_dir: str | Path, frame: int, people: list[BodyPerson], problems: list[str] = ()) -> Path:
     """Write one frame's people (and the input problems met in it), atomically; returns the path."""
     document = {
@@ -83,7 +79,7 @@ def write_body_frame(run_dir: str | Path, frame: int, people: list[BodyPerson], 
         "people": [person.to_dict() for person in people],
         "problems": list(problems),
     }
-    path = body_frame_path(run_dir, frame)
+    path = RunLayout(run_dir).body_file(frame)
     atomic_write_text(path, json.dumps(document, indent=1))
     return path
 
@@ -118,7 +114,3 @@ def read_body_frame(path: str | Path) -> tuple[int, list[BodyPerson]]:
     return int(document["frame"]), people
 
 
-def finished_frames(run_dir: str | Path) -> set[int]:
-    """Frame numbers whose ``RUN/body/<frame:06d>.json`` exists."""
-    folder = Path(run_dir) / "body"
-    return {int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()} if folder.is_dir() else set()

@@ -16,3 +16,7 @@ class BodyModelError(ValueError):
 
 class SmplxModelNotFoundError(BodyModelError):
     """The SMPL-X model files are missing; the message says where to get them and where to put them."""
+
+
+class BodyStageError(ValueError):
+    """The body stage cannot run on its input (no keypoints, none in the selected frames, a bad option value)."""

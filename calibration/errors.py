@@ -47,3 +47,7 @@ class RigError(ValueError):
             camera=self.camera if self.camera is not None else camera,
             field=self.field or field,
         )
+
+
+class FrameSelectionError(RigError):
+    """--frames (a FrameRange) asks for frames the data does not have; the message names the data and its range."""

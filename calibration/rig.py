@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from calibration.camera import Camera
-from calibration.errors import RigError
+from calibration.errors import FrameSelectionError, RigError
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,31 @@ class FrameRange:
         if stop is None:
             raise ValueError("FrameRange.frames: open range (stop = None) needs the number of available frames")
         return range(self.start, stop, self.step)
+
+    def __str__(self) -> str:
+        """As written on the command line: ``START:STOP[:STEP]``."""
+        stop = "" if self.stop is None else self.stop
+        return f"{self.start}:{stop}" + (f":{self.step}" if self.step != 1 else "")
+
+
+def select_frames(frames: FrameRange | None, available: Iterable[int], source: str) -> list[int]:
+    """The `available` frames that `frames` selects (all of them when `frames` is None).
+
+    Raises FrameSelectionError naming `source` and its frame range when `frames` asks for frames beyond it.
+    """
+    available = sorted(set(available))
+    if frames is None:
+        return available
+    if not available:
+        raise FrameSelectionError(f"--frames: {source} has no frames")
+    wanted = frames.frames(max(available[-1], frames.start) + 1)  # an open range starting beyond the data: its start
+    outside = [frame for frame in wanted if not available[0] <= frame <= available[-1]]
+    if outside:
+        span = str(outside[0]) if len(outside) == 1 else f"{outside[0]}..{outside[-1]}"
+        raise FrameSelectionError(f"--frames {frames}: frame(s) {span} outside the frames of {source}: "
+                                  f"{available[0]}..{available[-1]}")  # fmt: skip
+    present = set(available)
+    return [frame for frame in wanted if frame in present]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from calibration.atomic import atomic_write_text
+from calibration.run_layout import RunLayout
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +120,9 @@ def match_tracks(run_dir: Path, capture_dir: Path, frame: int) -> dict[int, int]
     """{track id: ground-truth person id} of one frame, by the 3D keypoints (module docstring)."""
     from scipy.optimize import linear_sum_assignment
 
-    from body.capture_io import body_frame_path, read_body_frame
+    from body.capture_io import read_body_frame
 
-    _, people = read_body_frame(body_frame_path(run_dir, frame))
+    _, people = read_body_frame(RunLayout(run_dir).body_file(frame))
     truth = json.loads((capture_dir / "gt" / "keypoints3d" / f"{frame:06d}.json").read_text(encoding="utf-8"))
     available = np.asarray(truth["available"], bool)
     gt_ids = [int(p["person_id"]) for p in truth["people"]]
@@ -140,8 +141,6 @@ def match_tracks(run_dir: Path, capture_dir: Path, frame: int) -> dict[int, int]
 
 def evaluate_run(run_dir: Path, capture_dir: Path, frames: list[int], fusion: bool) -> tuple[list[Row], dict, list[str]]:
     """Table rows (final, per-frame, body alone), per ground-truth person means and the unmatched tracks."""
-    from capture.person_frame import mesh_path
-    from capture.pipeline import final_mesh_path
     from multihuman_eval import evaluate_persons
     from render import load_mesh
     from segmentation.run import read_frame_bodies
@@ -154,8 +153,8 @@ def evaluate_run(run_dir: Path, capture_dir: Path, frames: list[int], fusion: bo
         body_ids, body_meshes = read_frame_bodies(run_dir, frame, models)
         bodies = dict(zip(body_ids, body_meshes))
         variants = {
-            "final": {t: final_mesh_path(run_dir, frame, t, fusion) for t in matches},
-            "per_frame": {t: mesh_path(run_dir, frame, t) for t in matches},
+            "final": {t: RunLayout(run_dir).final_mesh_file(frame, t, fusion) for t in matches},
+            "per_frame": {t: RunLayout(run_dir).mesh_file(frame, t) for t in matches},
         }
         for track in matches:
             if not variants["final"][track].is_file():

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from calibration.run_layout import RunLayout
+
 if TYPE_CHECKING:
     from implicit.reconstruct import ReconstructionConfig
 
@@ -70,16 +72,6 @@ class PersonFrameResult:
     seconds: float
 
 
-def mesh_path(run_dir: str | Path, frame: int, person: int) -> Path:
-    """``RUN/meshes/<frame:06d>/person_<id>.ply``."""
-    return Path(run_dir) / "meshes" / f"{frame:06d}" / f"person_{person}.ply"
-
-
-def empty_marker_path(run_dir: str | Path, frame: int, person: int) -> Path:
-    """``RUN/meshes/<frame:06d>/person_<id>.empty.json``: the reconstruction was empty."""
-    return Path(run_dir) / "meshes" / f"{frame:06d}" / f"person_{person}.empty.json"
-
-
 @functools.lru_cache(maxsize=4)
 def _rig(path: str):
     from calibration.rig_file import load_rig
@@ -107,11 +99,11 @@ def read_images(rig, frame: int) -> list[np.ndarray]:
 
 def read_labels(rig, run_dir: Path, frame: int) -> list[np.ndarray]:
     """V (H, W) label maps of the segmentation stage (0 background, 1 + track id)."""
-    from segmentation.labels import label_path, read_label_map
+    from segmentation.labels import read_label_map
 
     labels = []
     for camera in rig:
-        path = label_path(run_dir / "masks" / camera.name, frame)
+        path = RunLayout(run_dir).label_file(camera.name, frame)
         if not path.is_file():
             raise PersonFrameError(f"{path}: expected the segmentation stage's label map, found none")
         labels.append(read_label_map(path))
@@ -120,30 +112,13 @@ def read_labels(rig, run_dir: Path, frame: int) -> list[np.ndarray]:
 
 def read_occluded_masks(rig, run_dir: Path, frame: int, person: int, labels: list[np.ndarray]) -> list[np.ndarray]:
     """V (H, W) bool: where another person hides `person` (all False where the segmentation wrote no file)."""
-    from segmentation.labels import occluded_path, read_occluded
+    from segmentation.labels import read_occluded
 
     masks = []
     for camera, label in zip(rig, labels):
-        path = occluded_path(run_dir / "masks" / camera.name, frame, person)
+        path = RunLayout(run_dir).occluded_file(camera.name, frame, person)
         masks.append(read_occluded(path) if path.is_file() else np.zeros(label.shape, bool))
     return masks
-
-
-def read_frame_bodies(run_dir: Path, frame: int) -> dict:
-    """{track id: (BodyPerson, BodySurface or None)} of everybody in `frame` from RUN/body/<frame>.json."""
-    from body import shared_body
-    from body.capture_io import body_frame_path, read_body_frame
-    from implicit.dataset import body_surface_from_params
-
-    _, people = read_body_frame(body_frame_path(run_dir, frame))
-    bodies = {}
-    for entry in people:
-        surface = None
-        if entry.params is not None:
-            model = shared_body(entry.model)
-            surface = body_surface_from_params(model, entry.params.to(dtype=model.dtype), ())
-        bodies[entry.id] = (entry, surface)
-    return bodies
 
 
 def reconstruction_config(task: PersonFrameTask) -> ReconstructionConfig:
@@ -178,6 +153,7 @@ def _reconstruct(task: PersonFrameTask, views, entry, surface, others):
 
 def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
     """Reconstruct, colour and write one person-frame (module docstring); returns what was done."""
+    from body.frame_bodies import read_frame_bodies
     from calibration.atomic import atomic_write_text
     from capture.colors import color_mesh
     from implicit.reconstruct import PersonViews, write_mesh_record
@@ -192,23 +168,22 @@ def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
     labels = read_labels(rig, run_dir, task.frame)
     occluded = read_occluded_masks(rig, run_dir, task.frame, task.person, labels)
     person_mask = [label.astype(np.int64) == task.person + 1 for label in labels]
-    bodies = read_frame_bodies(run_dir, task.frame)
+    run = RunLayout(run_dir)
+    bodies = read_frame_bodies(run, task.frame)
     if task.person not in bodies:
-        from body.capture_io import body_frame_path
-
-        raise PersonFrameError(f"{body_frame_path(run_dir, task.frame)}: no person with id {task.person}")
-    entry, surface = bodies[task.person]
-    others = [other for pid, (_, other) in bodies.items() if pid != task.person and other is not None]
+        raise PersonFrameError(f"{run.body_file(task.frame)}: no person with id {task.person}")
+    entry, surface = bodies[task.person].person, bodies[task.person].surface
+    others = [body.surface for pid, body in bodies.items() if pid != task.person and body.fitted]
     rgb = np.stack(images).astype(np.float32) / 255.0
     views = PersonViews(list(rig), rgb, np.stack(person_mask), np.stack(occluded))
     mesh, grid = _reconstruct(task, views, entry, surface, others)
     if mesh.num_faces == 0:
         logger.warning("frame %d, person %d: empty reconstruction (not in the masks?)", task.frame, task.person)
-        atomic_write_text(empty_marker_path(run_dir, task.frame, task.person),
+        atomic_write_text(RunLayout(run_dir).empty_marker(task.frame, task.person),
                           json.dumps({"frame": task.frame, "person": task.person, "reason": "empty occupancy"}))  # fmt: skip
         return PersonFrameResult(task.frame, task.person, 0, 0.0, grid.voxel_size, time.perf_counter() - start)
     coloured, views_per_vertex = color_mesh(mesh, list(rig), images, person_mask)
-    path = mesh_path(run_dir, task.frame, task.person)
+    path = RunLayout(run_dir).mesh_file(task.frame, task.person)
     write_mesh_record(path, task.method, grid, reconstruction_config(task))
     save_mesh(path, coloured)
     return PersonFrameResult(task.frame, task.person, mesh.num_faces, float(views_per_vertex.mean()), grid.voxel_size,

@@ -28,6 +28,7 @@ Any error inside a stage becomes one PipelineError naming the stage (`stage segm
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import platform
@@ -35,31 +36,33 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from calibration.atomic import atomic_write_text
+from body.detection.stage import KeypointStageConfig
+from body.stage import BodyStageConfig
 from calibration.progress import ProgressLog
 from calibration.rig import FrameRange, Rig
-from capture.run_inputs import input_differences, input_fingerprint
+from calibration.run_layout import RunLayout
 from capture.person_frame import (
     METHODS,
     PersonFrameResult,
     PersonFrameTask,
-    empty_marker_path,
-    mesh_path,
     reconstruct_person_frame,
 )
+from capture.run_inputs import input_fingerprint
+from capture.run_record import RunFolderError, RunRecord, StageRecord, now
+from fusion.temporal import FusionConfig
 from implicit.neighbours import DEFAULT_MARGIN_M
+from implicit.reconstruct import ReconstructionConfig
+from segmentation.frame import SegmentConfig
 
 logger = logging.getLogger(__name__)
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 MODEL_PRESETS = ("small", "full")
 STAGES = ("keypoints", "body", "segment", "implicit", "fusion", "scene", "report")
-RUN_FORMAT = "multicap.run"
 
 
 class PipelineError(ValueError):
@@ -110,17 +113,6 @@ class ReconstructConfig:
     """L-BFGS iterations of the body fit"""
     report_frames: int = 10
     """at most this many frames (evenly spread) drawn in the report"""
-
-
-@dataclass
-class StageRecord:
-    """One stage of one invocation: status (done, skipped, failed, off), seconds, work done / skipped."""
-
-    status: str = "pending"
-    seconds: float = 0.0
-    done: int = 0
-    skipped: int = 0
-    note: str = ""
 
 
 @dataclass
@@ -210,11 +202,6 @@ def _settings(config: ReconstructConfig, method: str, model_path: Path | None) -
     }  # fmt: skip
 
 
-def _now() -> str:
-    """The current UTC time as ISO 8601 to the second (run.json's times)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _versions() -> dict:
     import importlib.metadata as metadata
 
@@ -232,69 +219,6 @@ def _versions() -> dict:
     except (OSError, subprocess.TimeoutExpired):
         versions["git"] = None
     return versions
-
-
-# --- run.json ---------------------------------------------------------------------------------------------------
-
-
-class RunRecord:
-    """RUN/run.json: written at the start, after every stage and at the end (atomically)."""
-
-    def __init__(self, run_dir: Path, config: ReconstructConfig, settings: dict, versions: dict, inputs: dict) -> None:
-        self.path = run_dir / "run.json"
-        previous = self.read(self.path)
-        differences = input_differences(previous["inputs"], inputs) if previous and "inputs" in previous else []
-        if differences and not config.force:
-            raise PipelineError(
-                f"{run_dir}: this run folder was made from other input: " + "; ".join(differences)
-                + "; choose another --out for this capture, or pass --force to redo every stage from the current input"
-            )  # fmt: skip
-        if previous and previous.get("settings") != settings and not config.force:
-            changed = {k: (previous.get("settings", {}).get(k), v) for k, v in settings.items()
-                       if previous.get("settings", {}).get(k) != v}  # fmt: skip
-            raise PipelineError(
-                f"{run_dir}: this run folder was made with other settings "
-                + ", ".join(f"{k} {old!r} (now {new!r})" for k, (old, new) in changed.items())
-                + "; pass --force to redo it with the new ones, or choose another --out"
-            )
-        history = previous.get("history", []) if previous else []
-        if previous:
-            history.append({key: previous.get(key) for key in ("started", "finished", "status", "stages")})
-        self.document = {
-            "format": RUN_FORMAT, "version": 1, "status": "running",
-            "started": _now(), "finished": None,
-            "settings": settings,
-            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
-            "versions": versions, "stages": {}, "frames": [], "people": [], "outputs": {}, "history": history,
-            "inputs": inputs,
-        }  # fmt: skip
-        self.write()
-
-    @staticmethod
-    def read(path: Path) -> dict | None:
-        """The run.json document, or None when absent; an unreadable one is kept aside as run.json.corrupt."""
-        if not path.is_file():
-            return None
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(document, dict) or document.get("format") != RUN_FORMAT:
-                raise ValueError(f"field 'format': expected {RUN_FORMAT!r}")
-            return document
-        except (OSError, ValueError) as error:
-            logger.warning("%s: unreadable (%s); kept as %s.corrupt, starting a new record", path, error, path.name)
-            path.replace(path.with_name(path.name + ".corrupt"))
-            return None
-
-    def update(self, **fields) -> None:
-        self.document.update(fields)
-        self.write()
-
-    def stage(self, name: str, record: StageRecord) -> None:
-        self.document["stages"][name] = asdict(record)
-        self.write()
-
-    def write(self) -> None:
-        atomic_write_text(self.path, json.dumps(self.document, indent=1))
 
 
 # --- validation of existing outputs -------------------------------------------------------------------------------
@@ -342,113 +266,103 @@ def remove_stale_temporaries(run_dir: Path) -> int:
 # --- stages ---------------------------------------------------------------------------------------------------
 
 
-def _run_command(module_name: str, argv: list[str]) -> int:
-    """Run another `capture` subcommand in this process through its own parser (its defaults and checks)."""
-    import argparse
-    import importlib
+@dataclass(frozen=True)
+class StageConfigs:
+    """The resolved settings of every stage of one run (recorded whole in run.json under "stage_configs")."""
 
-    parser = argparse.ArgumentParser(prog="capture")
-    module = importlib.import_module(f"capture.commands.{module_name}")
-    module.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args([module_name, *argv])
-    return int(args.func(args) or 0)
+    keypoints: KeypointStageConfig | None
+    """None when the capture has 2D keypoints (nothing is detected)"""
+    body: BodyStageConfig
+    segment: SegmentConfig
+    implicit: ReconstructionConfig
+    fusion: FusionConfig | None
+    """None with --no-fusion"""
+
+    def describe(self) -> dict:
+        """JSON-ready: every field of every stage's config (paths as strings)."""
+        def plain(value):
+            if dataclasses.is_dataclass(value):
+                return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            if isinstance(value, Path):
+                return str(value)
+            if isinstance(value, (tuple, list)):
+                return [plain(v) for v in value]
+            return value
+
+        return {name: plain(getattr(self, name)) for name in ("keypoints", "body", "segment", "implicit", "fusion")}
 
 
-def _keypoint_argv(rig: Rig, config: ReconstructConfig) -> tuple[list[str], bool]:
-    """Arguments of `capture body` for the keypoints, and whether `capture keypoints` must detect them first."""
+def stage_configs(rig: Rig, config: ReconstructConfig) -> StageConfigs:
+    """Every stage's config from the run's: the keypoint stage runs (into RUN/keypoints) only when the capture has
+    no 2D keypoints; the body stage then reads what it wrote, in the layout it wrote."""
+    from body.detection.registry import DETECTOR_LAYOUTS
+
     layout = rig.layout
-    has_keypoints = layout is not None and layout.keypoints is not None
-    if not has_keypoints:
+    body = BodyStageConfig(keypoint_format=config.keypoint_format, layout=config.layout,
+                           fit_iterations=config.fit_iterations, force=config.force)  # fmt: skip
+    detect = None
+    if layout is None or layout.keypoints is None:
         if layout is None or (layout.images is None and layout.videos is None):
             raise PipelineError(f"{rig.source}: the capture section names neither keypoints nor images/videos; "
                                 "nothing to reconstruct from")  # fmt: skip
-        return ["--keypoints", str(config.out / "keypoints"), "--keypoint-format", "openpose", "--layout",
-                config.layout or "body25"], True  # fmt: skip
-    fmt = config.keypoint_format or layout.keypoint_format or "openpose"
-    argv = ["--keypoint-format", fmt]
-    keypoint_layout = config.layout
-    if keypoint_layout is None and fmt == "openpose":
-        keypoint_layout = _layout_named_in_files(rig)
-        if keypoint_layout is None:
-            raise PipelineError(f"{layout.keypoints}: OpenPose files do not name their layout; pass --layout "
-                                "body25 (or body25b, coco18, ...)")  # fmt: skip
-    if keypoint_layout is not None:
-        argv += ["--layout", keypoint_layout]
-    return argv, False
-
-
-def _layout_named_in_files(rig: Rig) -> str | None:
-    """The top-level 'layout' of the first keypoint file (this project's synthetic captures name it)."""
-    for camera in rig:
-        folder = rig.layout.keypoint_dir(camera.name)
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            try:
-                value = json.loads(path.read_text(encoding="utf-8")).get("layout")
-            except (OSError, ValueError, AttributeError):
-                return None
-            return value if isinstance(value, str) else None
-    return None
-
-
-def _selected_frames(rig: Rig, config: ReconstructConfig) -> list[int] | None:
-    """Frames of --frames (or the rig's range) when they can be listed without data, else None."""
-    frame_range = parse_frames(config.frames) or (rig.layout.frames if rig.layout else None)
-    if frame_range is None or frame_range.stop is None:
-        return None
-    return list(frame_range.frames())
+        keypoint_layout = config.layout or "body25"
+        if keypoint_layout not in DETECTOR_LAYOUTS:
+            raise PipelineError(f"--layout {keypoint_layout}: the capture has no 2D keypoints, so they are detected, "
+                                f"in one of the detector's layouts: {', '.join(DETECTOR_LAYOUTS)}")  # fmt: skip
+        detect = KeypointStageConfig(layout=keypoint_layout, force=config.force)
+        body = dataclasses.replace(body, keypoints=RunLayout(config.out).keypoints_dir, keypoint_format="openpose",
+                                   layout=keypoint_layout)  # fmt: skip
+    implicit = ReconstructionConfig(resolution=config.resolution, neighbour_margin_m=config.neighbour_margin_m)
+    fusion = FusionConfig(voxel_size_m=None) if config.fusion else None  # each mesh's own voxel
+    return StageConfigs(detect, body, SegmentConfig(), implicit, fusion)
 
 
 def _body_frames(run_dir: Path, config: ReconstructConfig) -> list[int]:
-    from body.capture_io import finished_frames
 
     frame_range = parse_frames(config.frames)
-    available = sorted(finished_frames(run_dir))
+    available = sorted(RunLayout(run_dir).body_frames())
     if frame_range is None:
         return available
     selected = set(frame_range.frames(available[-1] + 1 if available else 0))
     return [frame for frame in available if frame in selected]
 
 
-def stage_keypoints(rig: Rig, config: ReconstructConfig, needed: bool) -> StageRecord:
-    if not needed:
+def stage_keypoints(rig: Rig, config: ReconstructConfig, detect: KeypointStageConfig | None) -> StageRecord:
+    if detect is None:
         return StageRecord("off", note="the capture has 2D keypoints")
-    from body.detection.stage import KeypointStageConfig
-    from capture.commands.keypoints import detect_keypoints
+    from body.detection.stage import run_keypoint_stage, select_camera_frames
 
-    quarantine_unreadable(sorted((config.out / "keypoints").glob("*/*.json")))
-    coverage = detect_keypoints(rig, config.out, rig.names, parse_frames(config.frames),
-                                KeypointStageConfig(force=config.force))  # fmt: skip
-    found = sum(entry["found"] for views in coverage.values() for entry in views.values())
-    expected = sum(entry["expected"] for views in coverage.values() for entry in views.values())
-    return StageRecord("done", note=f"offline BlazePose, tiles and rig-guided re-detection; people found in "
-                       f"{found} of {expected} views they project into (report/keypoints/coverage.json)")  # fmt: skip
-
-
-def stage_body(rig: Rig, config: ReconstructConfig, keypoint_argv: list[str]) -> StageRecord:
-    quarantine_unreadable(sorted((config.out / "body").glob("*.json")))
-    wanted = _selected_frames(rig, config)
-    from body.capture_io import finished_frames
-
-    done = finished_frames(config.out)
-    if wanted is not None and not config.force and set(wanted) <= done:
-        return StageRecord("skipped", skipped=len(wanted))
-    argv = ["--rig", str(config.rig), "--out", str(config.out), *keypoint_argv,
-            "--fit-iterations", str(config.fit_iterations)]  # fmt: skip
-    argv += ["--frames", config.frames] if config.frames else []
-    argv += ["--force"] if config.force else []
-    _run_command("body", argv)
-    after = finished_frames(config.out)
-    return StageRecord("done", done=len(after - done) if not config.force else len(after), skipped=len(done))
+    quarantine_unreadable(sorted(RunLayout(config.out).keypoints_dir.glob("*/*.json")))
+    selected = select_camera_frames(rig, rig.names, parse_frames(config.frames))
+    progress = ProgressLog("keypoints", sum(map(len, selected.values())), "images")
+    summary = run_keypoint_stage(rig, config.out, selected, detect, progress=progress.step)
+    progress.close()
+    totals = summary.totals().values()
+    found, expected = sum(found for found, _ in totals), sum(expected for _, expected in totals)
+    return StageRecord("done" if summary.written else "skipped", done=summary.written, skipped=summary.skipped,
+                       note=f"offline BlazePose, tiles and rig-guided re-detection; people found in {found} of "
+                       f"{expected} views they project into (report/keypoints/coverage.json)")  # fmt: skip
 
 
-def stage_segment(rig: Rig, config: ReconstructConfig, frames: list[int]) -> StageRecord:
+def stage_body(rig: Rig, config: ReconstructConfig, body: BodyStageConfig) -> StageRecord:
+    from body.stage import run_body_stage
+
+    run = RunLayout(config.out)
+    quarantine_unreadable(sorted(run.body_dir.glob("*.json")))
+    summary = run_body_stage(rig, run, body, parse_frames(config.frames))
+    note = (f"{len(summary.track_ids)} people; association {summary.association_fps:.1f} frames/s, fit "
+            f"{summary.fit_seconds:.1f} s" if summary.written else "")  # fmt: skip
+    return StageRecord("done" if summary.written else "skipped", done=len(summary.written),
+                       skipped=len(summary.skipped), note=note)  # fmt: skip
+
+
+def stage_segment(rig: Rig, config: ReconstructConfig, segment: SegmentConfig, frames: list[int]) -> StageRecord:
     from segmentation import SegmentationError, segment_run
-    from segmentation.labels import label_path
-
-    labels = [label_path(config.out / "masks" / camera.name, frame) for frame in frames for camera in rig]
-    quarantine_unreadable(labels + sorted((config.out / "masks").glob("*/*_occluded_*.png")))
+    run = RunLayout(config.out)
+    labels = [run.label_file(camera.name, frame) for frame in frames for camera in rig]
+    quarantine_unreadable(labels + sorted(run.masks_dir.glob("*/*_occluded_*.png")))
     try:
-        summary = segment_run(rig, config.out, parse_frames(config.frames), force=config.force)
+        summary = segment_run(rig, config.out, parse_frames(config.frames), force=config.force, config=segment)
     except SegmentationError as error:
         raise PipelineError(str(error)) from error
     return StageRecord("done" if summary.done else "skipped", done=len(summary.done), skipped=len(summary.skipped),
@@ -457,17 +371,17 @@ def stage_segment(rig: Rig, config: ReconstructConfig, frames: list[int]) -> Sta
 
 def frame_people(run_dir: Path, frames: list[int], people: tuple[int, ...] | None) -> dict[int, list[int]]:
     """{frame: track ids} of the body stage's files, restricted to `people` when given."""
-    from body.capture_io import body_frame_path, read_body_frame
+    from body.capture_io import read_body_frame
 
     result = {}
     for frame in frames:
-        _, entries = read_body_frame(body_frame_path(run_dir, frame))
+        _, entries = read_body_frame(RunLayout(run_dir).body_file(frame))
         result[frame] = [entry.id for entry in entries if people is None or entry.id in people]
     return result
 
 
 def _person_frame_done(run_dir: Path, frame: int, person: int) -> bool:
-    return mesh_path(run_dir, frame, person).is_file() or empty_marker_path(run_dir, frame, person).is_file()
+    return RunLayout(run_dir).mesh_file(frame, person).is_file() or RunLayout(run_dir).empty_marker(frame, person).is_file()
 
 
 def stage_implicit(
@@ -478,7 +392,7 @@ def stage_implicit(
     from capture.executors import ExecutorError, make_executor
 
     pairs = [(frame, person) for frame, ids in people.items() for person in ids]
-    quarantine_unreadable([mesh_path(config.out, f, p) for f, p in pairs])
+    quarantine_unreadable([RunLayout(config.out).mesh_file(f, p) for f, p in pairs])
     todo = [(f, p) for f, p in pairs if config.force or not _person_frame_done(config.out, f, p)]
     record = StageRecord(skipped=len(pairs) - len(todo), note=method)
     if not todo:
@@ -518,7 +432,7 @@ def _colour_final_meshes(rig: Rig, run_dir: Path, people: dict[int, list[int]]) 
 
     coloured = 0
     for frame, ids in people.items():
-        paths = {p: run_dir / "fused" / f"{frame:06d}" / f"person_{p}.ply" for p in ids}
+        paths = {p: RunLayout(run_dir).mesh_file(frame, p, fused=True) for p in ids}
         todo = {p: path for p, path in paths.items() if path.is_file()}
         meshes = {p: load_mesh(path) for p, path in todo.items()}
         meshes = {p: mesh for p, mesh in meshes.items() if mesh.colors is None}
@@ -532,16 +446,16 @@ def _colour_final_meshes(rig: Rig, run_dir: Path, people: dict[int, list[int]]) 
     return coloured
 
 
-def stage_fusion(rig: Rig, config: ReconstructConfig, people: dict[int, list[int]]) -> StageRecord:
-    if not config.fusion:
+def stage_fusion(rig: Rig, config: ReconstructConfig, fusion: FusionConfig | None, people: dict[int, list[int]]) -> StageRecord:
+    if fusion is None:
         return StageRecord("off", note="--no-fusion")
     from body.errors import BodyModelError
-    from fusion import FusionConfig, FusionError
+    from fusion import FusionError
     from fusion.stage import fuse_run
 
-    quarantine_unreadable(sorted((config.out / "fused").glob("*/person_*.ply")))
+    quarantine_unreadable(sorted(RunLayout(config.out).meshes_dir(fused=True).glob("*/person_*.ply")))
     try:
-        summary = fuse_run(config.out, FusionConfig(voxel_size_m=None), force=config.force)  # each mesh's own voxel
+        summary = fuse_run(config.out, fusion, force=config.force)
     except (FusionError, BodyModelError) as error:
         raise PipelineError(f"fusion: {error}") from error
     coloured = _colour_final_meshes(rig, config.out, people)
@@ -549,25 +463,15 @@ def stage_fusion(rig: Rig, config: ReconstructConfig, people: dict[int, list[int
                        skipped=summary.skipped, note=f"{summary.voxel_note}; {coloured} meshes coloured")  # fmt: skip
 
 
-def final_mesh_path(run_dir: Path, frame: int, person: int, fusion: bool) -> Path:
-    """The fused mesh when fusion is on and it exists, else the per-frame one."""
-    fused = Path(run_dir) / "fused" / f"{frame:06d}" / f"person_{person}.ply"
-    return fused if fusion and fused.is_file() else mesh_path(run_dir, frame, person)
-
-
-def scene_path(run_dir: Path, frame: int) -> Path:
-    return Path(run_dir) / "scene" / f"{frame:06d}.ply"
-
-
 def stage_scene(config: ReconstructConfig, people: dict[int, list[int]]) -> tuple[StageRecord, list[Path]]:
     """RUN/scene/<frame>.ply: the frame's final person meshes concatenated (world coordinates, colours kept)."""
     from render import Mesh, load_mesh, save_mesh
 
     record, written = StageRecord(), []
-    quarantine_unreadable([scene_path(config.out, frame) for frame in people])
+    quarantine_unreadable([RunLayout(config.out).scene_file(frame) for frame in people])
     for frame, ids in people.items():
-        path = scene_path(config.out, frame)
-        paths = [final_mesh_path(config.out, frame, p, config.fusion) for p in ids]
+        path = RunLayout(config.out).scene_file(frame)
+        paths = [RunLayout(config.out).final_mesh_file(frame, p, config.fusion) for p in ids]
         paths = [p for p in paths if p.is_file()]
         if not paths:
             continue
@@ -632,6 +536,7 @@ def reconstruct(
     except UserFacingError as error:
         raise PipelineError(str(error)) from None
     rig = load_rig(config.rig)
+    stages = stage_configs(rig, config)
     method, model_path, note = choose_method(config)
     if model_path is not None:
         check_checkpoint(model_path, config.model)
@@ -641,15 +546,17 @@ def reconstruct(
         with run_lock(config.out, "capture reconstruct"):
             remove_stale_temporaries(config.out)
             inputs = input_fingerprint(rig)
-            run = RunRecord(config.out, config, _settings(config, method, model_path), _versions(), inputs)
+            plain_config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+            run = RunRecord(config.out, plain_config, stages.describe(), _settings(config, method, model_path),
+                            _versions(), inputs, force=config.force)  # fmt: skip
             result = RunResult(config.out, [], [], method, note, {})
-            return _run_stages(rig, config, run, result, model_path, task_function)
-    except RunLockedError as error:
+            return _run_stages(rig, config, stages, run, result, model_path, task_function)
+    except (RunLockedError, RunFolderError) as error:
         raise PipelineError(str(error)) from None
 
 
-def _run_stages(rig: Rig, config: ReconstructConfig, run: RunRecord, result: RunResult, model_path: Path | None,
-                task_function: Callable[[PersonFrameTask], PersonFrameResult]) -> RunResult:  # fmt: skip
+def _run_stages(rig: Rig, config: ReconstructConfig, stages: StageConfigs, run: RunRecord, result: RunResult,
+                model_path: Path | None, task_function: Callable[[PersonFrameTask], PersonFrameResult]) -> RunResult:  # fmt: skip
     """Every stage in order, recorded in `run` and `result`; see reconstruct."""
     method = result.method
 
@@ -659,7 +566,7 @@ def _run_stages(rig: Rig, config: ReconstructConfig, run: RunRecord, result: Run
         logger.info("stage %s: %s in %.1f s (%d done, %d skipped)%s", name, record.status, record.seconds,
                     record.done, record.skipped, f"; {record.note}" if record.note else "")  # fmt: skip
         if record.status == "failed":
-            run.update(status="failed", finished=_now())
+            run.update(status="failed", finished=now())
             raise PipelineError(f"stage {name} failed: {record.note}; finished work is kept in {config.out}, "
                                 "rerun the same command to resume")  # fmt: skip
 
@@ -676,15 +583,14 @@ def _run_stages(rig: Rig, config: ReconstructConfig, run: RunRecord, result: Run
             message = stage_error_message(name, error, config.out)
             result.stages[name] = StageRecord("failed", note=message)
             run.stage(name, result.stages[name])
-            run.update(status="failed", finished=_now())
+            run.update(status="failed", finished=now())
             raise PipelineError(message) from error
         finish(name, record)
         return extra
 
     try:
-        keypoint_argv, detect = _keypoint_argv(rig, config)
-        stage("keypoints", lambda: stage_keypoints(rig, config, detect))
-        stage("body", lambda: stage_body(rig, config, keypoint_argv))
+        stage("keypoints", lambda: stage_keypoints(rig, config, stages.keypoints))
+        stage("body", lambda: stage_body(rig, config, stages.body))
         frames = _body_frames(config.out, config)
         if not frames:
             raise PipelineError(f"{config.out / 'body'}: the body stage wrote no frame in --frames {config.frames}")
@@ -698,22 +604,22 @@ def _run_stages(rig: Rig, config: ReconstructConfig, run: RunRecord, result: Run
         if not result.people:
             raise PipelineError(f"{config.out / 'body'}: nobody was found in frames {frames[0]}..{frames[-1]}")
         run.update(frames=frames, people=result.people)
-        stage("segment", lambda: stage_segment(rig, config, frames))
+        stage("segment", lambda: stage_segment(rig, config, stages.segment, frames))
         stage("implicit", lambda: stage_implicit(config, people, method, model_path, task_function))
-        stage("fusion", lambda: stage_fusion(rig, config, people))
+        stage("fusion", lambda: stage_fusion(rig, config, stages.fusion, people))
         result.scene_meshes = stage("scene", lambda: stage_scene(config, people))
         from capture.report import write_report
 
-        result.report = stage("report", lambda: write_report(rig, config, people, run.document))
+        result.report = stage("report", lambda: write_report(rig, config, people, run))
     except KeyboardInterrupt:
-        run.update(status="interrupted", finished=_now())
+        run.update(status="interrupted", finished=now())
         raise RunInterrupted(f"finished work is kept in {config.out} (run.json says interrupted); rerun the same "
                              "command to resume") from None  # fmt: skip
     except Exception:
         if run.document["status"] == "running":
-            run.update(status="failed", finished=_now())
+            run.update(status="failed", finished=now())
         raise
-    run.update(status="finished", finished=_now(),
+    run.update(status="finished", finished=now(),
                outputs={"meshes": "meshes/", "fused": "fused/" if config.fusion else None, "scene": "scene/",
                         "report": "report/index.html"})  # fmt: skip
     return result

@@ -27,6 +27,8 @@ import numpy as np
 
 from calibration.atomic import atomic_write_text, write_png
 from calibration.rig import Rig
+from calibration.run_layout import RunLayout
+from capture.run_record import RunRecord, StageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +53,9 @@ def report_frames(frames: list[int], count: int) -> list[int]:
 
 def _body_meshes(run_dir: Path, frame: int, ids: list[int]) -> tuple[list[int], list]:
     """The ids and meshes of the fitted bodies of ``ids`` in ``frame``."""
-    from segmentation.run import read_frame_bodies
+    from segmentation.run import fitted_body_meshes
 
-    body_ids, meshes = read_frame_bodies(run_dir, frame, {})
+    body_ids, meshes = fitted_body_meshes(RunLayout(run_dir), frame)
     kept = [(person, mesh) for person, mesh in zip(body_ids, meshes) if person in ids]
     return [person for person, _ in kept], [mesh for _, mesh in kept]
 
@@ -75,11 +77,10 @@ def _overlay(image: np.ndarray, instance: np.ndarray, ids: list[int], bodies: np
 def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool) -> dict:
     """{camera: {"all": IoU, "<id>": IoU}} of one frame; writes its overlays to report/frames/."""
     from capture.person_frame import read_images, read_labels
-    from capture.pipeline import final_mesh_path
     from render import load_mesh, render
 
-    present = [p for p in ids if final_mesh_path(run_dir, frame, p, fusion).is_file()]
-    meshes = [load_mesh(final_mesh_path(run_dir, frame, p, fusion)) for p in present]
+    present = [p for p in ids if RunLayout(run_dir).final_mesh_file(frame, p, fusion).is_file()]
+    meshes = [load_mesh(RunLayout(run_dir).final_mesh_file(frame, p, fusion)) for p in present]
     labels = read_labels(rig, run_dir, frame)
     cameras = list(rig)
     instance = render(meshes, cameras).instance_id if meshes else np.full((len(rig), 1, 1), -1)
@@ -99,23 +100,21 @@ def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool
         result[camera.name] = scores
         body = body_instance[v] >= 0 if body_instance is not None else np.zeros(label.shape, bool)
         picture = _overlay(images[v], rendered, present, body)
-        write_png(run_dir / "report" / "frames" / f"{frame:06d}_{camera.name}.png", picture[..., ::-1])
+        write_png(RunLayout(run_dir).report_dir / "frames" / f"{frame:06d}_{camera.name}.png", picture[..., ::-1])
     return result
 
 
 def missing_people(run_dir: Path, frame: int, ids: list[int], everyone: list[int], fusion: bool) -> dict[str, str]:
     """{person: why} for the run's people without a mesh in `frame`: not tracked there (left the rig, hidden)
     or tracked but reconstructed empty (nobody in the masks at the body's place)."""
-    from capture.person_frame import empty_marker_path
-    from capture.pipeline import final_mesh_path
 
     missing = {}
     for person in everyone:
         if person not in ids:
             missing[str(person)] = "not tracked in this frame (left the rig or not seen)"
-        elif empty_marker_path(run_dir, frame, person).is_file():
+        elif RunLayout(run_dir).empty_marker(frame, person).is_file():
             missing[str(person)] = "empty reconstruction (not in the masks)"
-        elif not final_mesh_path(run_dir, frame, person, fusion).is_file():
+        elif not RunLayout(run_dir).final_mesh_file(frame, person, fusion).is_file():
             missing[str(person)] = "no mesh"
     return missing
 
@@ -125,27 +124,21 @@ def _cell(value: float) -> str:
     return f"<td{flag}>{value:.3f}</td>"
 
 
-def _stage_rows(document: dict) -> str:
-    """Timing rows of this invocation's stages; a skipped stage also says when an earlier invocation did its work."""
-    earlier = {}
-    for entry in document.get("history", []):
-        for name, stage in (entry.get("stages") or {}).items():
-            if stage.get("status") == "done":
-                earlier[name] = stage.get("seconds", 0.0)
+def _stage_rows(record: RunRecord) -> str:
+    earlier = record.earlier_seconds()
     rows = []
-    for name, stage in document.get("stages", {}).items():
-        note = stage.get("note", "")
-        if stage.get("status") == "skipped" and name in earlier:
+    for name, stage in record.stage_records().items():
+        note = stage.note
+        if stage.status == "skipped" and name in earlier:
             note = "; ".join(part for part in (f"done by an earlier run in {earlier[name]:.1f} s", note) if part)
-        rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stage.get('status', ''))}</td>"
-                    f"<td>{stage.get('seconds', 0):.1f}</td><td>{stage.get('done', 0)}</td><td>{stage.get('skipped', 0)}</td>"
+        rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stage.status)}</td>"
+                    f"<td>{stage.seconds:.1f}</td><td>{stage.done}</td><td>{stage.skipped}</td>"
                     f"<td>{html.escape(note)}</td></tr>")  # fmt: skip
     return "".join(rows)
 
 
-def _html(rig: Rig, document: dict, people: list[int], ious: dict, missing: dict) -> str:
-    config = document.get("config", {})
-    frames = document.get("frames", [])
+def _html(rig: Rig, record: RunRecord, people: list[int], ious: dict, missing: dict) -> str:
+    config, frames = record.config, record.frames
     span = f"{frames[0]}..{frames[-1]} ({len(frames)})" if frames else "none"
     low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
     low_bodies = low_body_views(ious)
@@ -157,7 +150,7 @@ def _html(rig: Rig, document: dict, people: list[int], ious: dict, missing: dict
         "figcaption{font-size:80%;text-align:center}</style></head><body>",
         "<h1>Reconstruction report</h1>",
         f"<p>Rig <code>{html.escape(str(config.get('rig')))}</code>, run <code>{html.escape(str(config.get('out')))}</code>; "
-        f"method <b>{html.escape(str(document.get('settings', {}).get('method')))}</b>; {len(rig)} views; "
+        f"method <b>{html.escape(str(record.method))}</b>; {len(rig)} views; "
         f"people {people}; frames {span}.</p>",
         f"<p>Silhouette IoU of the reconstruction against the segmentation's masks, per view (all people) and per "
         f"person; cells below {LOW_IOU} are <span style='background:#f8b4b4'>flagged</span> ({low} view(s) of "
@@ -165,7 +158,7 @@ def _html(rig: Rig, document: dict, people: list[int], ious: dict, missing: dict
         "in white. Columns <i>body p</i>: the fitted body's silhouette against person p's mask "
         f"({len(low_bodies)} person-view(s) below {LOW_IOU}).</p>",
         "<h2>Timings</h2><table class='timings'><tr><th>stage</th><th>status</th><th>seconds</th><th>done</th><th>skipped</th>"
-        f"<th>note</th></tr>{_stage_rows(document)}</table>",
+        f"<th>note</th></tr>{_stage_rows(record)}</table>",
     ]  # fmt: skip
     for frame, scores in ious.items():
         parts.append(f"<h2>Frame {frame}</h2><table><tr><th>view</th><th>all</th>"
@@ -193,10 +186,8 @@ def low_body_views(ious: dict) -> list[str]:
             for key, value in scores.items() if key.startswith("body ") and value < LOW_IOU]  # fmt: skip
 
 
-def write_report(rig: Rig, config, people: dict[int, list[int]], document: dict):
+def write_report(rig: Rig, config, people: dict[int, list[int]], record: RunRecord) -> tuple[StageRecord, Path]:
     """Write RUN/report/index.html and iou.json for the run (module docstring); returns (StageRecord, path)."""
-    from capture.pipeline import StageRecord
-
     run_dir = Path(config.out)
     frames = sorted(people)
     drawn = report_frames(frames, config.report_frames)
@@ -204,10 +195,10 @@ def write_report(rig: Rig, config, people: dict[int, list[int]], document: dict)
     everyone = sorted({p for ids in people.values() for p in ids})
     missing = {frame: missing_people(run_dir, frame, people[frame], everyone, config.fusion) for frame in frames}
     missing = {frame: why for frame, why in missing.items() if why}
-    out = run_dir / "report"
+    out = RunLayout(run_dir).report_dir
     atomic_write_text(out / "iou.json", json.dumps({"low_iou": LOW_IOU, "frames": {str(f): v for f, v in ious.items()},
                                                     "missing": {str(f): v for f, v in missing.items()}}, indent=1))  # fmt: skip
-    atomic_write_text(out / "index.html", _html(rig, document, everyone, ious, {f: missing.get(f, {}) for f in drawn}))
+    atomic_write_text(out / "index.html", _html(rig, record, everyone, ious, {f: missing.get(f, {}) for f in drawn}))
     low = sum(1 for frame in ious.values() for scores in frame.values() if scores["all"] < LOW_IOU)
     mean = float(np.mean([s["all"] for frame in ious.values() for s in frame.values()])) if ious else float("nan")
     note = f"mean silhouette IoU {mean:.3f}, {low} view(s) flagged"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from calibration.camera import Camera
+from calibration.run_layout import RunLayout
 from render.mesh import Mesh
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class ViewerError(ValueError):
 
 def scene_frames(run_dir: Path) -> list[int]:
     """Frames with a scene mesh RUN/scene/<frame:06d>.ply."""
-    folder = Path(run_dir) / "scene"
+    folder = RunLayout(run_dir).scene_file(0).parent
     return sorted(int(p.stem) for p in folder.glob("*.ply") if p.stem.isdigit()) if folder.is_dir() else []
 
 
@@ -99,7 +100,7 @@ def scene_mesh(run_dir: Path, frame: int) -> Mesh:
     """The frame's scene mesh RUN/scene/<frame:06d>.ply (the people); ViewerError naming the file if missing."""
     from render import load_mesh
 
-    path = Path(run_dir) / "scene" / f"{frame:06d}.ply"
+    path = RunLayout(run_dir).scene_file(frame)
     if not path.is_file():
         frames = scene_frames(run_dir)
         raise ViewerError(f"{path}: no scene mesh for frame {frame}; frames with one: "
@@ -180,11 +181,11 @@ def frame_view(low: np.ndarray, high: np.ndarray, up: np.ndarray, toward: np.nda
 def frame_view_of_run(run_dir: Path, frame: int, people_mesh: Mesh, cameras: list[Camera] | None) -> View:
     """The view of `frame` framing the people (`people_mesh`, without the frusta), 'up' from the frame's fitted
     bodies (RUN/body/), else from the cameras, else +z; seen from the side of the first camera."""
-    from body.capture_io import body_frame_path, read_body_frame
+    from body.capture_io import read_body_frame
     from body.errors import BodyModelError
 
     up = None
-    path = body_frame_path(run_dir, frame)
+    path = RunLayout(run_dir).body_file(frame)
     if path.is_file():
         try:
             up = up_from_bodies(read_body_frame(path)[1])

@@ -13,7 +13,6 @@ detected) weigh ``interpolated_weight`` in the mean.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,57 +20,27 @@ from pathlib import Path
 
 import torch
 
-from body import create_body
-from body.capture_io import read_body_frame
+from body import shared_body
+from body.capture_io import BodyPerson
 from body.model import BodyModel, BodyOutput
-from body.params import BodyParams
 from calibration.progress import ProgressLog
+from calibration.run_layout import RunLayout
 from fusion.errors import FusionError
 from fusion.temporal import FusionConfig, PersonFrame, PersonFuser, window_frames
 from render.mesh import load_mesh, save_mesh
 
 logger = logging.getLogger(__name__)
 
-_MESH_NAME = re.compile(r"^person_(-?\d+)\.ply$")
+def read_bodies(run: RunLayout, frames: Iterable[int]) -> dict[tuple[int, int], BodyPerson]:
+    """{(person, frame): body stage entry with a fitted body} for ``frames`` (frames without a body file skipped)."""
+    from body.frame_bodies import read_frame_bodies
 
-
-def person_mesh_path(run_dir: str | Path, folder: str, frame: int, person: int) -> Path:
-    """``RUN/<folder>/<frame:06d>/person_<id>.ply`` (folder ``meshes`` or ``fused``)."""
-    return Path(run_dir) / folder / f"{frame:06d}" / f"person_{person}.ply"
-
-
-def find_meshes(run_dir: str | Path, folder: str = "meshes") -> dict[int, set[int]]:
-    """{person id: frames with a mesh} under ``RUN/<folder>/<frame:06d>/person_<id>.ply``."""
-    found: dict[int, set[int]] = {}
-    root = Path(run_dir) / folder
-    for frame_dir in sorted(root.iterdir()) if root.is_dir() else []:
-        if not (frame_dir.is_dir() and frame_dir.name.isdigit()):
-            continue
-        for path in frame_dir.iterdir():
-            match = _MESH_NAME.match(path.name)
-            if match:
-                found.setdefault(int(match.group(1)), set()).add(int(frame_dir.name))
-    return found
-
-
-@dataclass
-class _FittedBody:
-    model: str
-    params: BodyParams  # batch ()
-    interpolated: bool
-
-
-def read_bodies(run_dir: str | Path, frames: Iterable[int]) -> dict[tuple[int, int], _FittedBody]:
-    """{(person, frame): fitted body} from ``RUN/body/<frame:06d>.json`` for ``frames`` (missing files skipped)."""
     bodies = {}
     for frame in sorted(set(frames)):
-        path = Path(run_dir) / "body" / f"{frame:06d}.json"
-        if not path.is_file():
-            continue
-        _, people = read_body_frame(path)
-        for person in people:
-            if person.params is not None:
-                bodies[person.id, frame] = _FittedBody(person.model, person.params, person.interpolated)
+        if run.body_file(frame).is_file():
+            for person_id, body in read_frame_bodies(run, frame).items():
+                if body.fitted:
+                    bodies[person_id, frame] = body.person
     return bodies
 
 
@@ -101,38 +70,35 @@ def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(voxel_size
     run_dir = Path(run_dir)
     if not interpolated_weight >= 0:
         raise FusionError(f"interpolated_weight: expected >= 0, got {interpolated_weight!r}")
-    meshes = find_meshes(run_dir)
+    meshes = RunLayout(run_dir).find_meshes()
     if not meshes:
         raise FusionError(f"{run_dir / 'meshes'}: expected per-frame meshes <frame:06d>/person_<id>.ply, found none")
-    bodies = read_bodies(run_dir, set().union(*meshes.values()))
-    models: dict[str, BodyModel] = {}
+    bodies = read_bodies(RunLayout(run_dir), set().union(*meshes.values()))
     summary = FuseSummary()
     start = time.perf_counter()
     progress = ProgressLog("fuse", sum(len(frames) for frames in meshes.values()), "person-frames", every=10.0)
     for person in sorted(meshes):
-        todo = [f for f in sorted(meshes[person]) if force or not person_mesh_path(run_dir, "fused", f, person).is_file()]
+        todo = [f for f in sorted(meshes[person]) if force or not RunLayout(run_dir).mesh_file(f, person, fused=True).is_file()]
         summary.skipped += len(meshes[person]) - len(todo)
         usable = {f for f in meshes[person] if (person, f) in bodies}
         loaded: dict[int, PersonFrame] = {}
         fuser: PersonFuser | None = None
         for frame in todo:
-            out_path = person_mesh_path(run_dir, "fused", frame, person)
+            out_path = RunLayout(run_dir).mesh_file(frame, person, fused=True)
             if frame not in usable:
                 logger.warning("fuse: person %d has no fitted body in frame %d; copying its mesh unfused", person, frame)
-                save_mesh(out_path, load_mesh(person_mesh_path(run_dir, "meshes", frame, person)))
+                save_mesh(out_path, load_mesh(RunLayout(run_dir).mesh_file(frame, person)))
                 summary.copied += 1
                 progress.step(f"person {person}, frame {frame}")
                 continue
             model_name = bodies[person, frame].model
-            if model_name not in models:
-                models[model_name] = create_body(model_name, model_dir)
-            body = models[model_name]
+            body = shared_body(model_name, model_dir)
             if fuser is None or fuser.body is not body:
                 fuser = PersonFuser(body, config)
             needed = [f for f in window_frames(frame, config.window, usable) if bodies[person, f].model == model_name]
             loaded = {f: loaded.get(f) or _load_frame(run_dir, person, f, body, bodies[person, f], interpolated_weight)
                       for f in needed}  # fmt: skip
-            voxel = config.voxel_size_m or _recorded_voxel_size(person_mesh_path(run_dir, "meshes", frame, person))
+            voxel = config.voxel_size_m or _recorded_voxel_size(RunLayout(run_dir).mesh_file(frame, person))
             result = fuser.fuse(frame, loaded, voxel)
             if result.mesh.num_faces == 0:
                 raise FusionError(f"person {person}, frame {frame}: the fused field has no inside (frames {result.frames})")
@@ -157,9 +123,9 @@ def _recorded_voxel_size(mesh_path: Path) -> float:
         raise FusionError(str(error)) from error
 
 
-def _load_frame(run_dir: Path, person: int, frame: int, body: BodyModel, fitted: _FittedBody,
+def _load_frame(run_dir: Path, person: int, frame: int, body: BodyModel, fitted: BodyPerson,
                 interpolated_weight: float) -> PersonFrame:  # fmt: skip
-    mesh = load_mesh(person_mesh_path(run_dir, "meshes", frame, person))
+    mesh = load_mesh(RunLayout(run_dir).mesh_file(frame, person))
     with torch.no_grad():
         output: BodyOutput = body(fitted.params.to(dtype=body.dtype, device=body.device))
     return PersonFrame(mesh, output, interpolated_weight if fitted.interpolated else 1.0)

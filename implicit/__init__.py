@@ -11,6 +11,8 @@ occupancy evaluation for meshing.
 Heavy modules (torch, Open3D, Taichi) load with the submodules; `import implicit` imports torch.
 """
 
+from body.surface import BodySurface
+from implicit.body_volume import BodyFrame, canonical_frame, voxelize
 from implicit.config import (
     ABLATIONS,
     CoarseConfig,
@@ -27,7 +29,6 @@ from implicit.config import (
     with_ablation,
 )
 from implicit.dataset import (
-    BodySurface,
     PersonCrops,
     TrainingDataset,
     TrainingExample,
@@ -37,7 +38,6 @@ from implicit.dataset import (
     render_training_sample,
 )
 from implicit.features import CropBox, PersonInputs, crop_box_around, crop_image, project_to_crops
-from implicit.body_volume import BodyFrame, canonical_frame, voxelize
 from implicit.model import (
     DeepMultiCap,
     NetworkOutput,

@@ -12,14 +12,15 @@ views, label maps, ground-truth meshes and the body.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from body.surface import BodySurface, body_surface
 from calibration.camera import Camera
 from calibration.geometry import CameraTensors
 from implicit.body_volume import BodyFrame, canonical_frame, voxelize
@@ -27,23 +28,6 @@ from implicit.config import Config
 from implicit.features import CropBox, PersonInputs, crop_box_around, crop_image
 from implicit.sampling import augment_occlusion, sample_training_points
 from render import Mesh, global_normal_colors, render
-
-
-@dataclass(frozen=True)
-class BodySurface:
-    """A fitted (or ground-truth) body of one person in one frame, numpy float64, metres.
-
-    Attributes:
-        vertices: (N, 3) posed vertices, world.
-        rest_vertices: (N, 3) the same vertices in the canonical rest pose (for the global normal map colours).
-        faces: (F, 3) int triangles (a watertight body mesh, for voxelisation).
-        global_rotation: (3, 3) the body's global rotation (body frame -> world; the body faces -y in its frame).
-    """
-
-    vertices: np.ndarray
-    rest_vertices: np.ndarray
-    faces: np.ndarray
-    global_rotation: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -303,21 +287,6 @@ class TrainingDataset(Dataset):
         return self.example(index)
 
 
-def body_surface_from_params(body, params, index: tuple[int, ...]) -> BodySurface:
-    """The BodySurface of one person-frame: `params` (BodyParams, batch (P, T) or any batch) evaluated at `index`."""
-    from scipy.spatial.transform import Rotation
-
-    shape = torch.broadcast_to(params.shape, (*params.batch_shape, params.shape.shape[-1]))
-    single = type(params)(shape=shape[index], pose_aa=params.pose_aa[index],
-                          global_rot_aa=params.global_rot_aa[index], transl=params.transl[index])  # fmt: skip
-    with torch.no_grad():
-        out = body(single)
-    return BodySurface(
-        vertices=out.vertices.double().numpy(), rest_vertices=out.rest_vertices.double().numpy(),
-        faces=out.faces.numpy(), global_rotation=Rotation.from_rotvec(single.global_rot_aa.double().numpy()).as_matrix(),
-    )  # fmt: skip
-
-
 def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> list[Callable[[], TrainingSample]]:
     """Lazy loaders of every (frame, person) of a synthetic capture folder (layout: docs/synth.md).
 
@@ -356,7 +325,7 @@ def capture_samples(capture_dir: str | Path, body_model: str | None = None) -> l
             meshes = {int(p.stem.split("_")[1]): load_mesh(p) for p in sorted((root / "gt" / "meshes" / name).glob("person_*.ply"))}
             return render_training_sample(
                 rig.cameras, images, labels, person, meshes,
-                body_surface_from_params(shared_body(model_name), params, (person_index[person], frame)),
+                body_surface(shared_body(model_name), params, (person_index[person], frame)),
             )  # fmt: skip
 
         return load

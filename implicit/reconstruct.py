@@ -28,8 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
+from body.surface import BodySurface
 from calibration.camera import Camera
-from implicit.dataset import BodySurface, build_person_inputs
+from implicit.dataset import build_person_inputs
 from implicit.grid import VoxelGrid
 from implicit.meshing import MeshingConfig, MeshingStats, reconstruct_mesh
 from implicit.model import DeepMultiCap, PersonEncoding, encoded_occupancy_function, occupancy_function

@@ -18,20 +18,10 @@ import numpy as np
 from calibration.camera import Camera
 from implicit.config import SamplingConfig
 from render import Mesh
-from render.mesh import raycasting_scene
+from render.mesh import raycasting_scene, sample_surface
 
 CANDIDATE_FACTOR = 3
 """Candidates drawn per requested point, so that both classes usually have enough members to balance."""
-
-
-def sample_surface(mesh: Mesh, count: int, rng: np.random.Generator) -> np.ndarray:
-    """(count, 3) points uniformly distributed over the mesh's area (metres)."""
-    v = mesh.vertices[mesh.faces]  # (F, 3, 3)
-    areas = 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]), axis=1)
-    face = rng.choice(len(areas), size=count, p=areas / areas.sum())
-    r1, r2 = np.sqrt(rng.random(count)), rng.random(count)
-    weights = np.stack([1.0 - r1, r1 * (1.0 - r2), r1 * r2], axis=1)
-    return np.einsum("nk,nkd->nd", weights, v[face])
 
 
 def occupancy_labels(mesh: Mesh, points: np.ndarray) -> np.ndarray:

@@ -33,7 +33,8 @@ from multihuman_eval.normals import (
     normal_consistency,
     render_normal_maps,
 )
-from multihuman_eval.surface import point_to_surface_distances, sample_surface
+from multihuman_eval.surface import point_to_surface_distances
+from render.mesh import sample_surface
 
 __all__ = [
     "NormalMetrics",

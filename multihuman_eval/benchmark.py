@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from calibration.camera import Camera
+from calibration.run_layout import RunLayout
 from render.mesh import Mesh
 
 logger = logging.getLogger(__name__)
@@ -171,12 +172,12 @@ def bodies_from_params(params, model: str, rows: dict[int, tuple]) -> dict[int, 
     Returns BodyInfo with the mesh and the network's BodySurface (posed and rest vertices, global rotation).
     """
     from body import shared_body
-    from implicit.dataset import body_surface_from_params
+    from body.surface import body_surface
 
     body = shared_body(model)
     result = {}
     for pid, index in rows.items():
-        surface = body_surface_from_params(body, params, index)
+        surface = body_surface(body, params, index)
         result[pid] = BodyInfo(Mesh(surface.vertices, surface.faces), surface)
     return result
 
@@ -199,20 +200,18 @@ def _gt_bodies(capture: Path, frame: int, person_ids: list[int]) -> tuple[dict[i
     return {pid: BodyInfo(load_mesh(path)) for pid, path in meshes.items() if path.is_file()}, "gt meshes"
 
 
-def _fitted_bodies(path: Path, gt_meshes: dict[int, Mesh]) -> dict[int, BodyInfo]:
-    """Bodies of a `capture body` frame file, matched to the GT persons by their centroids (Hungarian)."""
+def _fitted_bodies(run: RunLayout, frame: int, gt_meshes: dict[int, Mesh]) -> dict[int, BodyInfo]:
+    """Bodies of a `capture body` run's frame, matched to the GT persons by their centroids (Hungarian)."""
     from scipy.optimize import linear_sum_assignment
 
-    from body.capture_io import read_body_frame
+    from body.frame_bodies import read_frame_bodies
 
-    _, people = read_body_frame(path)
-    people = [p for p in people if p.params is not None]
-    if not people:
+    fitted = [BodyInfo(body.mesh(), body.surface) for body in read_frame_bodies(run, frame).values() if body.fitted]
+    if not fitted:
         return {}
-    fitted = [bodies_from_params(person.params, person.model, {0: ()})[0] for person in people]
     ids = sorted(gt_meshes)
-    cost = np.array([[np.linalg.norm(fitted[f].mesh.vertices.mean(0) - gt_meshes[pid].vertices.mean(0))
-                      for f in range(len(people))] for pid in ids])  # fmt: skip
+    cost = np.array([[np.linalg.norm(body.mesh.vertices.mean(0) - gt_meshes[pid].vertices.mean(0)) for body in fitted]
+                     for pid in ids])  # fmt: skip
     rows, cols = linear_sum_assignment(cost)
     return {ids[r]: fitted[c] for r, c in zip(rows, cols)}
 
@@ -249,8 +248,9 @@ def load_scene(scene: BenchScene, body_runs: str | Path | None = None) -> SceneD
     if body_runs is None:
         bodies, source = _gt_bodies(root, scene.frame, sorted(gt))
     else:
-        path = Path(body_runs) / scene.category / root.name / "body" / f"{scene.frame:06d}.json"
-        bodies, source = (_fitted_bodies(path, gt) if path.is_file() else {}), f"fitted {path}"
+        run = RunLayout(Path(body_runs) / scene.category / root.name)
+        path = run.body_file(scene.frame)
+        bodies, source = (_fitted_bodies(run, scene.frame, gt) if path.is_file() else {}), f"fitted {path}"
     return SceneData(scene, cameras, images, labels, gt, bodies, source)
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from multihuman_eval.surface import point_to_surface_distances, sample_surface
-from render.mesh import Mesh, MeshError
+from multihuman_eval.surface import point_to_surface_distances
+from render.mesh import Mesh, MeshError, sample_surface
 
 CM_PER_M = 100.0
 

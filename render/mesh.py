@@ -149,6 +149,41 @@ def global_normal_colors(canonical_vertices: np.ndarray, faces: np.ndarray) -> n
     return (vertex_normals(canonical_vertices, faces) + 1.0) * 0.5
 
 
+def face_areas(mesh: Mesh) -> np.ndarray:
+    """(F,) triangle areas, in the mesh's units squared."""
+    a, b, c = (mesh.vertices[mesh.faces[:, k]] for k in range(3))
+    return 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
+
+
+def sample_surface(mesh: Mesh, count: int, seed: int | np.random.Generator) -> np.ndarray:
+    """(count, 3) points drawn uniformly over the surface area (area-weighted face choice, uniform barycentrics).
+
+    The same (mesh, count, seed) always gives the same points; `seed` may be a Generator, which is advanced. Degenerate (zero-area) faces are never chosen.
+    Raises MeshError for a mesh without faces or with zero total area.
+
+    Example:
+        >>> points = sample_surface(mesh, 10_000, seed=0)   # (10000, 3), same units as mesh.vertices
+    """
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count <= 0:
+        raise ValueError(f"count: expected a positive integer, got {count!r}")
+    if mesh.num_faces == 0:
+        raise MeshError(f"expected a mesh with at least one face to sample, got {mesh!r}")
+    areas = face_areas(mesh)
+    total = float(areas.sum())
+    if not total > 0.0:
+        raise MeshError(f"expected a mesh with positive surface area, got {total:g} ({mesh!r})")
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(areas)
+    # searchsorted on the cumulative areas: face f is chosen with probability areas[f] / total.
+    face_ids = np.searchsorted(cumulative, rng.random(count) * cumulative[-1], side="right")
+    face_ids = np.minimum(face_ids, len(areas) - 1)  # guards the float edge case u * total == total
+    u, v = rng.random((2, count))
+    outside = u + v > 1.0  # fold the unit square onto the triangle u + v <= 1
+    u[outside], v[outside] = 1.0 - u[outside], 1.0 - v[outside]
+    a, b, c = (mesh.vertices[mesh.faces[face_ids, k]] for k in range(3))
+    return a + u[:, None] * (b - a) + v[:, None] * (c - a)
+
+
 def raycasting_scene(vertices: np.ndarray, faces: np.ndarray):
     """An Open3D `RaycastingScene` holding one triangle mesh ((N, 3) vertices, (F, 3) faces; stored as float32 /
     uint32) for closest-point, distance, signed-distance, occupancy and ray queries."""

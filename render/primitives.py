@@ -51,14 +51,3 @@ def look_at_camera(
     R = look_at_rotation(center, np.asarray(target, dtype=np.float64))
     K = np.array([[focal, 0.0, c], [0.0, focal, c], [0.0, 0.0, 1.0]])
     return Camera(name, size, size, K, np.zeros(5) if dist is None else dist, R, -R @ center)
-
-
-def ring_cameras(
-    count: int = 6, radius: float = 3.5, height: float = 1.5, target=(0.0, 0.0, 0.9), size: int = 256
-) -> list[Camera]:
-    """`count` cameras evenly on a horizontal circle around the z axis, all looking at `target`."""
-    angles = 2.0 * np.pi * np.arange(count) / count
-    return [
-        look_at_camera(f"cam{i:02d}", (radius * np.cos(a), radius * np.sin(a), height), target, size)
-        for i, a in enumerate(angles)
-    ]

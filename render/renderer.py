@@ -212,8 +212,9 @@ def render(
         RenderOutput with (V, H, W, ...) arrays; see its docstring for the encodings.
 
     Example:
+        >>> from calibration.ring_rig import ring_rig
         >>> from render import render, primitives
-        >>> out = render([primitives.icosphere(0.5, center=(0, 0, 1))], primitives.ring_cameras(6))
+        >>> out = render([primitives.icosphere(0.5, center=(0, 0, 1))], list(ring_rig(6, image_size=(256, 256)).cameras))
         >>> out.depth.shape, int(out.instance_id.max())
         ((6, 256, 256), 0)
     """

@@ -49,16 +49,6 @@ def label_to_index(label_map: np.ndarray, ids: list[int]) -> np.ndarray:
     return index
 
 
-def label_path(mask_dir: Path, frame: int) -> Path:
-    """``<mask_dir>/<frame:06d>.png``."""
-    return Path(mask_dir) / f"{frame:06d}.png"
-
-
-def occluded_path(mask_dir: Path, frame: int, person_id: int) -> Path:
-    """``<mask_dir>/<frame:06d>_occluded_<id>.png``."""
-    return Path(mask_dir) / f"{frame:06d}_occluded_{person_id}.png"
-
-
 def write_label_map(path: Path, label_map: np.ndarray) -> None:
     """Write an (H, W) uint8/uint16 label map as PNG, atomically."""
     label_map = np.asarray(label_map)

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from calibration.atomic import atomic_write_text, write_png
 from calibration.progress import ProgressLog
 from calibration.rig import FrameRange, Rig
+from calibration.run_layout import RunLayout
 from render import Mesh
 from segmentation.errors import SegmentationError
 from segmentation.frame import FrameInputs, SegmentConfig, segment_frame
-from segmentation.labels import index_to_label, label_path, occluded_path, write_label_map, write_occluded
+from segmentation.labels import index_to_label, write_label_map, write_occluded
 from segmentation.overlay import draw_overlay
 
 logger = logging.getLogger(__name__)
@@ -98,24 +98,17 @@ def load_plates(rig: Rig, background: str) -> list[np.ndarray] | int:
     return plates
 
 
-def read_frame_bodies(run_dir: Path, frame: int, models: dict) -> tuple[list[int], list[Mesh]]:
+def fitted_body_meshes(run: RunLayout, frame: int) -> tuple[list[int], list[Mesh]]:
     """Track ids and posed body meshes of one frame of the body stage (people without a fitted body are left out)."""
-    from body import create_body
-    from body.capture_io import body_frame_path, read_body_frame
+    from body.frame_bodies import read_frame_bodies
 
-    _, people = read_body_frame(body_frame_path(run_dir, frame))
     ids, meshes = [], []
-    for person in people:
-        if person.params is None:
-            logger.warning("segment: frame %d: person %d has no fitted body; left out of the masks", frame, person.id)
+    for person_id, body in read_frame_bodies(run, frame).items():
+        if not body.fitted:
+            logger.warning("segment: frame %d: person %d has no fitted body; left out of the masks", frame, person_id)
             continue
-        if person.model not in models:
-            models[person.model] = create_body(person.model)
-        model = models[person.model]
-        with torch.no_grad():
-            output = model(person.params.to(dtype=model.dtype))
-        ids.append(person.id)
-        meshes.append(Mesh(output.vertices.double().cpu().numpy(), output.faces.cpu().numpy()))
+        ids.append(person_id)
+        meshes.append(body.mesh())
     return ids, meshes
 
 
@@ -139,8 +132,8 @@ def _read_masks(rig: Rig, frame: int) -> list[np.ndarray]:
     return masks
 
 
-def _frame_finished(rig: Rig, out: Path, frame: int) -> bool:
-    return all(label_path(out / camera.name, frame).is_file() for camera in rig)
+def _frame_finished(rig: Rig, run: RunLayout, frame: int) -> bool:
+    return all(run.label_file(camera.name, frame).is_file() for camera in rig)
 
 
 def segment_run(
@@ -159,10 +152,9 @@ def segment_run(
         overlay_frame: frame drawn to RUN/report/segmentation/ (default: the first frame; drawn when missing or `force`).
         force: redo frames whose label maps exist.
     """
-    from body.capture_io import finished_frames
 
     run_dir = Path(run_dir)
-    available = sorted(finished_frames(run_dir))
+    available = sorted(RunLayout(run_dir).body_frames())
     if not available:
         raise SegmentationError(f"{run_dir / 'body'}: expected the body stage's <frame>.json files, found none")
     selected = set((frames or FrameRange()).frames(available[-1] + 1))
@@ -177,13 +169,12 @@ def segment_run(
     if isinstance(plates, int):
         plates = _read_images(rig, plates)
     overlay_frame = todo[0] if overlay_frame is None else overlay_frame
-    out = run_dir / "masks"
-    models: dict = {}
+    run = RunLayout(run_dir)
     done, skipped, overlays, seconds = [], [], [], 0.0
     progress = ProgressLog("segment", len(todo), "frames")
     for frame in todo:
-        finished = not force and _frame_finished(rig, out, frame)
-        overlay_paths = [run_dir / "report" / "segmentation" / f"{c.name}_{frame:06d}.png" for c in rig]
+        finished = not force and _frame_finished(rig, run, frame)
+        overlay_paths = [run.overlay_file("segmentation", c.name, frame) for c in rig]
         draw = frame == overlay_frame and (force or not all(path.is_file() for path in overlay_paths))
         if finished:
             skipped.append(frame)
@@ -191,7 +182,7 @@ def segment_run(
                 progress.step(f"frame {frame}, done before")
                 continue
         start = time.perf_counter()
-        ids, meshes = read_frame_bodies(run_dir, frame, models)
+        ids, meshes = fitted_body_meshes(run, frame)
         images = _read_images(rig, frame) if source != "masks" or (draw and has_images) else None
         inputs = FrameInputs(images=images, masks=_read_masks(rig, frame) if source == "masks" else None,
                              plates=plates, chroma=chroma)  # fmt: skip
@@ -199,18 +190,18 @@ def segment_run(
         if not finished:
             for v, camera in enumerate(rig):
                 for p, person_id in enumerate(ids):
-                    write_occluded(occluded_path(out / camera.name, frame, person_id), result.occluded[p, v])
-                write_label_map(label_path(out / camera.name, frame), index_to_label(result.index[v], ids))
+                    write_occluded(run.occluded_file(camera.name, frame, person_id), result.occluded[v][p])
+                write_label_map(run.label_file(camera.name, frame), index_to_label(result.index[v], ids))
             done.append(frame)
             seconds += time.perf_counter() - start
         if draw:
             for v, path in enumerate(overlay_paths):
-                overlay = draw_overlay(images[v] if images else None, result.index[v], result.occluded[:, v], ids)
+                overlay = draw_overlay(images[v] if images else None, result.index[v], result.occluded[v], ids)
                 write_png(path, cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
                 overlays.append(path)
         progress.step(f"frame {frame}, {len(ids)} people")
     per_frame = seconds / max(len(done), 1)
-    _write_record(out / "segmentation.json", source, background, chroma, config, done, per_frame)
+    _write_record(run.segmentation_record, source, background, chroma, config, done, per_frame)
     return RunSummary(source=source, done=done, skipped=skipped, seconds_per_frame=per_frame, overlays=overlays)
 
 

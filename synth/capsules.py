@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from implicit.dataset import BodySurface, TrainingSample, render_training_sample
+from body.surface import BodySurface
+from implicit.dataset import TrainingSample, render_training_sample
+from calibration.ring_rig import ring_rig
 from render import Mesh, primitives, render
 
 PEOPLE = (  # (centre x, centre y, radius, height, colour)
@@ -33,7 +35,7 @@ def capsule_scene(people: int = 2, views: int = 4, size: int = 128, sections: in
     """One TrainingSample per person of a scene of `people` capsules (<= 3) seen by `views` ring cameras."""
     if not 1 <= people <= len(PEOPLE):
         raise ValueError(f"capsule_scene: argument 'people' expected 1..{len(PEOPLE)}, got {people}")
-    cameras = primitives.ring_cameras(views, radius=3.5, height=1.4, target=(0.0, 0.1, 0.85), size=size)
+    cameras = list(ring_rig(views, radius=3.5, height=1.4, target=(0.0, 0.1, 0.85), image_size=(size, size), fov_deg=50.0).cameras)
     meshes: dict[int, Mesh] = {}
     bodies: dict[int, BodySurface] = {}
     for pid, (x, y, radius, height, color) in enumerate(PEOPLE[:people]):

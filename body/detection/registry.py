@@ -11,6 +11,9 @@ from body.detection.errors import DetectionError
 DETECTORS = ("blazepose",)
 """Names accepted by :func:`create_detector`."""
 
+DETECTOR_LAYOUTS = ("body25", "coco17")
+"""Keypoint layouts the detectors write."""
+
 
 def create_detector(
     name: str = "blazepose", layout: str = "body25", max_people: int = 6, cache_dir: str | Path | None = None

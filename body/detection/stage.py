@@ -26,6 +26,8 @@ from body.detection.multiperson import CropPassConfig, detect_in_boxes, detect_p
 from body.detection.openpose_json import read_openpose_json, write_openpose_json
 from body.detection.people import PersonKeypoints
 from body.detection.rig_scale import box_overlap, expected_box, tile_sizes
+from calibration.rig import FrameRange, select_frames
+from calibration.run_layout import RunLayout
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,33 @@ class KeypointSummary:
         return result
 
 
+def select_camera_frames(rig, cameras: list[str], frames: FrameRange | None) -> dict[str, list[int]]:
+    """Per camera, its frames on disk that --frames (else the rig's range) selects. Frames outside every view's
+    data are a FrameSelectionError; a frame missing from some views only is logged as a warning naming the camera
+    and frames (the other views are still detected; `capture body` flags the frame)."""
+    from body.detection.frames import camera_frame_numbers
+
+    on_disk = {camera: camera_frame_numbers(rig.layout, camera, FrameRange()) for camera in cameras}
+    source = f"the capture's {'images' if rig.layout.images is not None else 'videos'} ({rig.source})"
+    available = sorted(set().union(*on_disk.values()))
+    if frames is None:  # the rig's own range, bounded by the data
+        in_range = set(rig.layout.frames.frames(available[-1] + 1 if available else 0))
+        wanted = [frame for frame in available if frame in in_range]
+    else:
+        wanted = select_frames(frames, available, source)
+    selected = {}
+    for camera, available in on_disk.items():
+        have = set(available)
+        selected[camera] = [frame for frame in wanted if frame in have]
+        missing = [frame for frame in wanted if frame not in have]
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+            logger.warning("camera %s: no image for %d of the %d selected frames (%s) in %s; the other views' "
+                           "keypoints are still written", camera, len(missing), len(wanted), shown,
+                           rig.layout.image_dir(camera) or rig.layout.video_file(camera))  # fmt: skip
+    return selected
+
+
 def run_keypoint_stage(
     rig,
     out_dir: Path,
@@ -137,17 +166,18 @@ class _FrameLoop:
         self.associator = Associator(self.cameras, detector.layout.name)
         self.crop = {name: CropPassConfig(tile_size=size) for name, size in summary.tile_sizes.items()}
         self.previous: list = []
-        self.coverage_path = out_dir / "report" / "keypoints" / COVERAGE_FILE
+        self.run_folder = RunLayout(out_dir)
+        self.coverage_path = self.run_folder.report_dir / "keypoints" / COVERAGE_FILE
         self.overlays = {name: self._overlay_frame(name) for name in frames}
         self.readers = {name: self._reader(name) for name in frames}
 
     def _path(self, camera: str, frame: int) -> Path:
-        return self.out / "keypoints" / camera / f"{frame:06d}.json"
+        return self.run_folder.keypoint_file(camera, frame)
 
     def _overlay_frame(self, camera: str) -> tuple[int | None, Path]:
         frames = self.frames[camera]
         frame = self.config.overlay_frame if self.config.overlay_frame is not None else (frames[0] if frames else 0)
-        return frame, self.out / "report" / "keypoints" / f"{camera}_{frame:06d}.png"
+        return frame, self.run_folder.overlay_file("keypoints", camera, frame)
 
     def _todo(self, camera: str, frame: int) -> bool:
         return self.config.force or not self._path(camera, frame).exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _NUMBER_OR_FRAME_RANGE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d*:")
@@ -54,38 +53,6 @@ def add_frames_argument(parser, help: str) -> None:
     """--frames START:STOP[:STEP] (FrameRange or None), checked by parse_frame_range (a leading minus included)."""
     accept_frame_ranges(parser)
     parser.add_argument("--frames", type=frame_range_argument, default=None, metavar="START:STOP[:STEP]", help=help)
-
-
-def select_frames(frames, available: Iterable[int], source: str) -> list[int]:
-    """The `available` frames that --frames selects (all of them when `frames` is None).
-
-    Raises UserFacingError naming `source` and its frame range when --frames asks for frames beyond it.
-    """
-    from capture.cli import UserFacingError
-
-    available = sorted(set(available))
-    if frames is None:
-        return available
-    if not available:
-        raise UserFacingError(f"--frames: {source} has no frames")
-    wanted = frames.frames(max(available[-1], frames.start) + 1)  # an open range starting beyond the data: its start
-    outside = [frame for frame in wanted if not available[0] <= frame <= available[-1]]
-    if outside:
-        raise UserFacingError(
-            f"--frames {_spelled(frames)}: frame(s) {_span(outside)} outside the frames of {source}: "
-            f"{available[0]}..{available[-1]}"
-        )
-    present = set(available)
-    return [frame for frame in wanted if frame in present]
-
-
-def _spelled(frames) -> str:
-    stop = "" if frames.stop is None else frames.stop
-    return f"{frames.start}:{stop}" + (f":{frames.step}" if frames.step != 1 else "")
-
-
-def _span(frames: Sequence[int]) -> str:
-    return str(frames[0]) if len(frames) == 1 else f"{frames[0]}..{frames[-1]}"
 
 
 def check_output_dir(out: Path, force: bool, command: str) -> None:

@@ -31,16 +31,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_fuse)
 
 
+def config_from_args(args: argparse.Namespace):
+    """The FusionConfig of the parsed options (FusionError for values it refuses)."""
+    from fusion import FusionConfig
+
+    return FusionConfig(window=args.window, voxel_size_m=args.voxel_size, truncation_voxels=args.truncation)
+
+
 def run_fuse(args: argparse.Namespace) -> int:
     from body.errors import BodyModelError
     from capture.cli import UserFacingError, check_output_folder
-    from fusion import FusionConfig, FusionError
+    from fusion import FusionError
     from fusion.stage import fuse_run
 
     check_output_folder(args.run, "--run")
     try:
-        config = FusionConfig(window=args.window, voxel_size_m=args.voxel_size, truncation_voxels=args.truncation)
-        summary = fuse_run(args.run, config, force=args.force, model_dir=args.body_model_dir,
+        summary = fuse_run(args.run, config_from_args(args), force=args.force, model_dir=args.body_model_dir,
                            interpolated_weight=args.interpolated_weight)  # fmt: skip
     except (FusionError, BodyModelError) as error:
         raise UserFacingError(str(error)) from error

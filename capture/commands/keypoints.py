@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from calibration.progress import ProgressLog
+from body.detection.registry import DETECTOR_LAYOUTS
 from capture.commands import add_frames_argument
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", required=True, type=Path, help="run folder; writes RUN/keypoints/<camera>/<frame>.json"
     )
     parser.add_argument("--detector", default="blazepose", help="detector backend (default: blazepose)")
-    parser.add_argument("--layout", default="body25", choices=("body25", "coco17"), help="keypoint layout written")
+    parser.add_argument("--layout", default="body25", choices=DETECTOR_LAYOUTS, help="keypoint layout written")
     parser.add_argument("--cameras", nargs="+", default=None, help="only these cameras (default: all)")
     add_frames_argument(parser, "frames to detect on instead of the rig's frame range")
     parser.add_argument("--max-people", type=int, default=6, help="most people per image (default: 6)")
@@ -48,33 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_keypoints)
 
 
-def _selected_frames(rig, cameras: list[str], frames) -> dict[str, list[int]]:
-    """Per camera, its frames on disk that --frames (else the rig's range) selects. Frames outside every view's
-    data are a UserFacingError; a frame missing from some views only is logged as a warning naming the camera
-    and frames (the other views are still detected; `capture body` flags the frame)."""
-    from body.detection.frames import camera_frame_numbers
-    from calibration.rig import FrameRange
-    from capture.commands import select_frames
+def config_from_args(args: argparse.Namespace):
+    """The KeypointStageConfig of the parsed options."""
+    from body.detection.stage import KeypointStageConfig
 
-    on_disk = {camera: camera_frame_numbers(rig.layout, camera, FrameRange()) for camera in cameras}
-    source = f"the capture's {'images' if rig.layout.images is not None else 'videos'} ({rig.source})"
-    available = sorted(set().union(*on_disk.values()))
-    if frames is None:  # the rig's own range, bounded by the data
-        in_range = set(rig.layout.frames.frames(available[-1] + 1 if available else 0))
-        wanted = [frame for frame in available if frame in in_range]
-    else:
-        wanted = select_frames(frames, available, source)
-    selected = {}
-    for camera, available in on_disk.items():
-        have = set(available)
-        selected[camera] = [frame for frame in wanted if frame in have]
-        missing = [frame for frame in wanted if frame not in have]
-        if missing:
-            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
-            logger.warning("camera %s: no image for %d of the %d selected frames (%s) in %s; the other views' "
-                           "keypoints are still written", camera, len(missing), len(wanted), shown,
-                           rig.layout.image_dir(camera) or rig.layout.video_file(camera))  # fmt: skip
-    return selected
+    return KeypointStageConfig(detector=args.detector, layout=args.layout, max_people=args.max_people,
+                               tile_size=None if args.tile_size is None else max(args.tile_size, 0),
+                               redetect=not args.no_redetect, overlay_frame=args.overlay_frame, force=args.force)  # fmt: skip
 
 
 def run_keypoints(args: argparse.Namespace) -> int:
@@ -88,12 +69,7 @@ def run_keypoints(args: argparse.Namespace) -> int:
     unknown = sorted(set(cameras) - set(rig.names))
     if unknown:
         raise UserFacingError(f"--cameras: unknown camera(s) {unknown}; the rig has {rig.names}")
-    from body.detection.stage import KeypointStageConfig
-
-    config = KeypointStageConfig(detector=args.detector, layout=args.layout, max_people=args.max_people,
-                                 tile_size=None if args.tile_size is None else max(args.tile_size, 0),
-                                 redetect=not args.no_redetect, overlay_frame=args.overlay_frame, force=args.force)  # fmt: skip
-    detect_keypoints(rig, args.out, cameras, args.frames, config)
+    detect_keypoints(rig, args.out, cameras, args.frames, config_from_args(args))
     return 0
 
 
@@ -102,14 +78,14 @@ def detect_keypoints(rig, out: Path, cameras: list[str], frames, config) -> dict
     (FrameRange or None: the rig's range), with a progress bar; prints what it wrote and the people found per view
     (of those triangulated that project into it). Returns the stage's coverage. Raises UserFacingError."""
     from body.detection import DetectionError
-    from body.detection.stage import run_keypoint_stage
+    from body.detection.stage import run_keypoint_stage, select_camera_frames
     from capture.cli import UserFacingError
 
     if rig.layout is None or (rig.layout.images is None and rig.layout.videos is None):
         raise UserFacingError(f"{rig.source}: the rig has no capture section with 'images' or 'videos' to detect on")
     out_dir = out / "keypoints"
     try:
-        selected = _selected_frames(rig, cameras, frames)
+        selected = select_camera_frames(rig, cameras, frames)
         progress = ProgressLog("keypoints", sum(map(len, selected.values())), "images")
         summary = run_keypoint_stage(rig, out, selected, config, progress=progress.step)
     except DetectionError as error:

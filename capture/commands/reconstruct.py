@@ -69,18 +69,25 @@ def format_summary(result) -> str:
     return "\n".join(lines)
 
 
-def run_reconstruct(args: argparse.Namespace) -> int:
-    from body.errors import BodyModelError
-    from capture.cli import UserFacingError
-    from capture.pipeline import PipelineError, ReconstructConfig, reconstruct
+def config_from_args(args: argparse.Namespace):
+    """The ReconstructConfig of the parsed options."""
+    from capture.pipeline import ReconstructConfig
 
-    config = ReconstructConfig(
+    return ReconstructConfig(
         rig=args.rig, out=args.out or args.rig.parent / "run", frames=args.frames, people=_people(args.people),
         resolution=args.resolution, model=args.model, method=args.method, device=args.device, executor=args.executor,
         workers=args.workers, ray_address=args.ray_address, fusion=not args.no_fusion, force=args.force,
         keypoint_format=args.keypoint_format, layout=args.layout, fit_iterations=args.fit_iterations,
         report_frames=args.report_frames, **neighbour_margin_setting(args),
     )  # fmt: skip
+
+
+def run_reconstruct(args: argparse.Namespace) -> int:
+    from body.errors import BodyModelError
+    from capture.cli import UserFacingError
+    from capture.pipeline import PipelineError, reconstruct
+
+    config = config_from_args(args)
     try:
         result = reconstruct(config)
     except (PipelineError, BodyModelError) as error:

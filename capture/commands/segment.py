@@ -11,6 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from calibration.run_layout import RunLayout
 from capture.commands import add_frames_argument
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,9 @@ def run_segment(args: argparse.Namespace) -> int:
     chroma = _parse_chroma(args.chroma) if args.chroma else None
     frames = args.frames
     if frames is not None:  # frames beyond the body stage's are named, not skipped
-        from body.capture_io import finished_frames
-        from capture.commands import select_frames
+        from calibration.rig import select_frames
 
-        select_frames(frames, finished_frames(args.run), f"the body stage ({args.run / 'body'})")
+        select_frames(frames, RunLayout(args.run).body_frames(), f"the body stage ({args.run / 'body'})")
     try:
         summary = segment_run(rig, args.run, frames=frames, background=args.background, chroma=chroma,
                               overlay_frame=args.overlay_frame, force=args.force)  # fmt: skip

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from calibration.run_layout import RunLayout
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -42,7 +44,7 @@ def _cameras(run: Path):
 
     from calibration.rig_file import load_rig
 
-    record = run / "run.json"
+    record = RunLayout(run).record_file
     if not record.is_file():
         return None
     rig = json.loads(record.read_text(encoding="utf-8")).get("config", {}).get("rig")
@@ -51,8 +53,16 @@ def _cameras(run: Path):
 
 def run_view(args: argparse.Namespace) -> int:
     from capture.cli import UserFacingError
-    from capture.viewer import (ViewerError, frame_geometry, frame_view_of_run, has_display, interactive, scene_frames,
-                                scene_mesh, screenshot)  # fmt: skip
+    from capture.viewer import (
+        ViewerError,
+        frame_geometry,
+        frame_view_of_run,
+        has_display,
+        interactive,
+        scene_frames,
+        scene_mesh,  # fmt: skip
+        screenshot,
+    )
 
     width, height = parse_size(args.size)
     frames = scene_frames(args.run)
@@ -66,7 +76,7 @@ def run_view(args: argparse.Namespace) -> int:
         if args.screenshot is None and has_display():
             interactive(args.run, frames, frame, cameras, view)
             return 0
-        path = args.screenshot or args.run / "report" / f"view_{frame:06d}.png"
+        path = args.screenshot or RunLayout(args.run).report_dir / f"view_{frame:06d}.png"
         screenshot(frame_geometry(args.run, frame, cameras), path, (width, height), view)
     except ViewerError as error:
         raise UserFacingError(str(error)) from error

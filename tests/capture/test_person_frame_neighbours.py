@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from pipeline_helpers import write_ground_truth_bodies
 
+from body.frame_bodies import read_frame_bodies
+from calibration.run_layout import RunLayout
 from capture import person_frame
 from capture.pipeline import ReconstructConfig, reconstruct
 from implicit.neighbours import SignedDistance
@@ -47,7 +49,7 @@ def occupied_everywhere(monkeypatch):
 
 
 def bodies(run: Path) -> dict[int, Mesh]:
-    return {pid: Mesh(s.vertices, s.faces) for pid, (_, s) in person_frame.read_frame_bodies(run, 0).items()}
+    return {pid: body.mesh() for pid, body in read_frame_bodies(RunLayout(run), 0).items()}
 
 
 def claimed_depth(mesh: Mesh, own: Mesh, other: Mesh) -> np.ndarray:
@@ -66,7 +68,7 @@ def test_the_network_mesh_stays_out_of_the_neighbours_space(close_capture, tmp_p
     assert json.loads((run / "run.json").read_text())["settings"]["neighbour_margin_m"] == margin
     body = bodies(run)
     for person, other in ((0, 1), (1, 0)):
-        mesh = load_mesh(person_frame.mesh_path(run, 0, person))
+        mesh = load_mesh(RunLayout(run).mesh_file(0, person))
         depth = claimed_depth(mesh, body[person], body[other])
         voxel = np.ptp(mesh.vertices, axis=0).max() / (RESOLUTION - 1)
         if margin is None:

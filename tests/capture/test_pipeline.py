@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capture.person_frame import mesh_path, reconstruct_person_frame
-from capture.pipeline import PipelineError, ReconstructConfig, reconstruct, scene_path
+from calibration.run_layout import RunLayout
+from capture.person_frame import reconstruct_person_frame
+from capture.pipeline import PipelineError, ReconstructConfig, reconstruct
 from render import load_mesh
 
 RESOLUTION = 40
@@ -35,7 +36,7 @@ def test_visual_hull_run_writes_every_output(tiny_capture, gt_run):
     for frame in (0, 1):
         per_person = []
         for person in (0, 1):
-            mesh = load_mesh(mesh_path(gt_run, frame, person))
+            mesh = load_mesh(RunLayout(gt_run).mesh_file(frame, person))
             assert mesh.colors is not None and mesh.colors.std() > 0.02  # coloured from the images, not uniform
             fused = load_mesh(gt_run / "fused" / f"{frame:06d}" / f"person_{person}.ply")
             assert fused.colors is not None
@@ -45,7 +46,7 @@ def test_visual_hull_run_writes_every_output(tiny_capture, gt_run):
             voxel = 2.3 / RESOLUTION
             assert np.all(mesh.vertices.min(0) <= truth.vertices.min(0) + 2 * voxel)
             assert np.all(mesh.vertices.max(0) >= truth.vertices.max(0) - 2 * voxel)
-        scene = load_mesh(scene_path(gt_run, frame))
+        scene = load_mesh(RunLayout(gt_run).scene_file(frame))
         assert scene.num_vertices == sum(m.num_vertices for m in per_person)  # the fused people, world coordinates
     record = json.loads((gt_run / "run.json").read_text())
     assert record["status"] == "finished" and record["settings"]["method"] == "visual-hull"
@@ -88,9 +89,9 @@ def test_resume_after_a_failure_corruption_and_deletion_gives_identical_meshes(t
     assert record["stages"]["implicit"] == {**record["stages"]["implicit"], "done": 1, "skipped": 3}
     assert record["history"][-1]["status"] == "failed"
 
-    damaged = mesh_path(gt_run, 0, 1)
+    damaged = RunLayout(gt_run).mesh_file(0, 1)
     damaged.write_bytes(damaged.read_bytes()[:200])  # truncated, e.g. by a full disk
-    scene_path(gt_run, 1).unlink()
+    RunLayout(gt_run).scene_file(1).unlink()
     reconstruct(config_for(tiny_capture, gt_run))
     assert outputs(gt_run) == expected
     assert damaged.with_name(damaged.name + ".corrupt").is_file()  # kept aside, not deleted
@@ -98,11 +99,11 @@ def test_resume_after_a_failure_corruption_and_deletion_gives_identical_meshes(t
 
 def test_other_settings_are_refused_without_force(tiny_capture, gt_run):
     reconstruct(config_for(tiny_capture, gt_run, people=(1,)))
-    assert not mesh_path(gt_run, 0, 0).exists() and mesh_path(gt_run, 0, 1).is_file()
+    assert not RunLayout(gt_run).mesh_file(0, 0).exists() and RunLayout(gt_run).mesh_file(0, 1).is_file()
     with pytest.raises(PipelineError, match=r"resolution 40 \(now 32\).*--force"):
         reconstruct(config_for(tiny_capture, gt_run, resolution=32, people=(1,)))
     reconstruct(config_for(tiny_capture, gt_run, people=(0, 1)))  # same settings, more people: resumes
-    assert mesh_path(gt_run, 0, 0).is_file()
+    assert RunLayout(gt_run).mesh_file(0, 0).is_file()
 
 
 def test_unknown_person_and_bad_frames_are_named(tiny_capture, gt_run):
@@ -165,7 +166,7 @@ def test_shipped_network_reconstructs_people_where_they_stand(tiny_capture, gt_r
     result = reconstruct(config_for(tiny_capture, gt_run, method="network", model="small", resolution=32, frames="0:1"))
     assert result.method == "network"
     for person in (0, 1):
-        mesh = load_mesh(mesh_path(gt_run, 0, person))
+        mesh = load_mesh(RunLayout(gt_run).mesh_file(0, person))
         truth = load_mesh(tiny_capture / "gt" / "meshes" / "000000" / f"person_{person}.ply")
         assert mesh.num_faces > 100
         # the mesh stands where the true person stands (world coordinates), about as tall

@@ -12,11 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from body.capture_io import body_frame_path, read_body_frame, write_body_frame
-from capture.person_frame import empty_marker_path, mesh_path
-from capture.pipeline import PipelineError, ReconstructConfig, reconstruct, scene_path
 from pipeline_helpers import write_ground_truth_bodies
+
+from body.capture_io import read_body_frame, write_body_frame
+from calibration.run_layout import RunLayout
+from capture.pipeline import PipelineError, ReconstructConfig, reconstruct
 from render import load_mesh
 
 RESOLUTION = 24
@@ -44,7 +44,7 @@ def test_a_missing_image_names_the_camera_frame_and_folder_and_keeps_the_other_f
     error = fails_with(config, r"stage implicit failed: .*frame 1, person 0: camera cam01: no image for frame 1 in "
                                r".*images/cam01.*rerun the same command")  # fmt: skip
     assert "Traceback" not in str(error)
-    assert mesh_path(run, 0, 0).is_file() and mesh_path(run, 0, 1).is_file()  # frame 0 done and kept
+    assert RunLayout(run).mesh_file(0, 0).is_file() and RunLayout(run).mesh_file(0, 1).is_file()  # frame 0 done and kept
 
 
 def test_a_missing_camera_folder_is_named_when_the_rig_is_loaded(private_capture, tmp_path):
@@ -63,7 +63,7 @@ def test_a_wrong_sized_image_fails_its_person_frames_and_names_the_file(private_
     image = private_capture.parent / "images" / "cam01" / "000001.png"
     cv2.imwrite(str(image), cv2.imread(str(image))[:64, :64])
     fails_with(config, r"camera cam01 frame 1: images are 64x64 but the rig says 128x128 \(.*rig.yaml\)")
-    assert mesh_path(run, 0, 0).is_file() and mesh_path(run, 0, 1).is_file()  # frame 0 still done
+    assert RunLayout(run).mesh_file(0, 0).is_file() and RunLayout(run).mesh_file(0, 1).is_file()  # frame 0 still done
 
 
 @pytest.mark.parametrize("frame, stage", [(0, "segment"), (1, "implicit")])
@@ -99,13 +99,13 @@ def test_a_person_leaving_the_rig_is_flagged_and_the_run_completes(private_captu
     """Frame 1: person 1 has left (no track, not in the images); the run finishes and the report flags it."""
     config, run = run_on(private_capture, tmp_path)
     _erase_person(private_capture.parent, 1, person=1)
-    path = body_frame_path(run, 1)
+    path = RunLayout(run).body_file(1)
     _, people = read_body_frame(path)
     write_body_frame(run, 1, [p for p in people if p.id != 1])
     result = reconstruct(config)
     assert result.people == [0, 1] and result.stages["report"].status == "done"
-    assert mesh_path(run, 1, 0).is_file() and not mesh_path(run, 1, 1).exists()
-    assert load_mesh(scene_path(run, 1)).num_vertices == load_mesh(mesh_path(run, 1, 0)).num_vertices
+    assert RunLayout(run).mesh_file(1, 0).is_file() and not RunLayout(run).mesh_file(1, 1).exists()
+    assert load_mesh(RunLayout(run).scene_file(1)).num_vertices == load_mesh(RunLayout(run).mesh_file(1, 0)).num_vertices
     missing = json.loads((run / "report" / "iou.json").read_text())["missing"]
     assert missing == {"1": {"1": "not tracked in this frame (left the rig or not seen)"}}
     assert "Person 1: not tracked in this frame" in (run / "report" / "index.html").read_text()
@@ -116,7 +116,7 @@ def test_a_tracked_person_absent_from_the_masks_is_an_empty_person_frame_flagged
     config, run = run_on(private_capture, tmp_path)
     _erase_person(private_capture.parent, 1, person=1)  # the body stage still places person 1 there
     result = reconstruct(config)
-    assert empty_marker_path(run, 1, 1).is_file() and not mesh_path(run, 1, 1).exists()
+    assert RunLayout(run).empty_marker(1, 1).is_file() and not RunLayout(run).mesh_file(1, 1).exists()
     assert result.stages["implicit"].done == 4 and result.stages["report"].status == "done"
     missing = json.loads((run / "report" / "iou.json").read_text())["missing"]
     assert missing == {"1": {"1": "empty reconstruction (not in the masks)"}}

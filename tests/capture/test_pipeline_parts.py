@@ -11,6 +11,7 @@ from capture.colors import ColorError, color_mesh
 from capture.executors import ExecutorError, InlineExecutor, LocalExecutor, make_executor
 from capture.pipeline import PipelineError, ReconstructConfig, choose_method, parse_frames, resolve_model
 from capture.report import _stage_rows, report_frames, silhouette_iou
+from capture.run_record import RunRecord, StageRecord
 from render.primitives import icosphere
 
 
@@ -112,11 +113,23 @@ def test_small_helpers():
     assert silhouette_iou(a, b) == pytest.approx(4 / 12) and silhouette_iou(a & False, b & False) == 1.0
 
 
-def test_report_timings_say_when_an_earlier_run_did_a_skipped_stage():
-    document = {"stages": {"body": {"status": "skipped", "seconds": 0.0, "skipped": 3}, "scene": {"status": "done", "seconds": 0.5}},
-                "history": [{"stages": {"body": {"status": "done", "seconds": 40.7}}}, {"stages": {"body": {"status": "skipped"}}}]}
-    rows = _stage_rows(document)
+def _record(run_dir, stages: dict[str, StageRecord]) -> RunRecord:
+    inputs = {"rig": {"path": "rig.yaml", "sha256": "0"}, "files": {}}
+    record = RunRecord(run_dir, config={}, stage_configs={}, settings={"method": "visual-hull"}, versions={}, inputs=inputs)
+    for name, stage in stages.items():
+        record.stage(name, stage)
+    record.update(status="finished")
+    return record
+
+
+def test_report_timings_say_when_an_earlier_run_did_a_skipped_stage(tmp_path):
+    _record(tmp_path, {"body": StageRecord("done", seconds=40.7, done=3)})
+    _record(tmp_path, {"body": StageRecord("skipped", skipped=3)})
+    third = _record(tmp_path, {"body": StageRecord("skipped", skipped=3), "scene": StageRecord("done", seconds=0.5)})
+    assert [entry["stages"]["body"]["status"] for entry in third.document["history"]] == ["done", "skipped"]
+    rows = _stage_rows(third)
     assert "<td>done by an earlier run in 40.7 s</td>" in rows and rows.count("earlier run") == 1
+    assert third.method == "visual-hull" and list(third.stage_records()) == ["body", "scene"]
 
 
 def test_viewer_screenshot_is_headless_and_shows_the_meshes(tmp_path):

@@ -18,7 +18,8 @@ import pytest
 
 from calibration.rig_file import load_rig, save_rig
 from capture.cli import main
-from capture.pipeline import ReconstructConfig, RunRecord, reconstruct
+from capture.pipeline import ReconstructConfig, reconstruct
+from capture.run_record import RunRecord
 from capture.run_lock import LOCK_NAME, run_lock
 from pipeline_helpers import write_ground_truth_bodies
 
@@ -133,9 +134,8 @@ def test_force_accepts_other_input_and_records_it(private_capture, run_copy):
     repaint_an_image(private_capture.parent)
     inputs = input_fingerprint(load_rig(private_capture))
     previous = json.loads((run_copy / "run.json").read_text())
-    config = ReconstructConfig(rig=private_capture, out=run_copy, resolution=RESOLUTION, method="visual-hull",
-                               fusion=False, force=True)  # fmt: skip
-    record = RunRecord(run_copy, config, previous["settings"], previous["versions"], inputs)
+    record = RunRecord(run_copy, previous["config"], previous["stage_configs"], previous["settings"],
+                       previous["versions"], inputs, force=True)  # fmt: skip
     assert json.loads((run_copy / "run.json").read_text())["inputs"] == record.document["inputs"] == inputs
 
 

@@ -223,4 +223,4 @@ def test_config_round_trip_and_errors():
 
 
 def test_camera_type_is_the_project_camera():
-    assert isinstance(primitives.ring_cameras(2)[0], Camera)
+    assert isinstance(primitives.look_at_camera("cam00", (3.0, 0.0, 1.5)), Camera)

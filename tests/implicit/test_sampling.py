@@ -9,6 +9,7 @@ import pytest
 
 from implicit.config import SamplingConfig
 from implicit.sampling import augment_occlusion, occupancy_labels, sample_training_points, visible_in_any_view
+from calibration.ring_rig import ring_rig
 from render import primitives, render
 
 CENTER = np.array([0.0, 0.0, 0.9])
@@ -17,7 +18,7 @@ CENTER = np.array([0.0, 0.0, 0.9])
 @pytest.fixture(scope="module")
 def sphere_scene():
     sphere = primitives.icosphere(0.3, center=CENTER, subdivisions=4)
-    cameras = primitives.ring_cameras(3, size=96)
+    cameras = list(ring_rig(3, radius=3.5, image_size=(96, 96), fov_deg=50.0).cameras)
     return sphere, cameras, render(sphere, cameras).depth
 
 

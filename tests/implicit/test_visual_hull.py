@@ -9,11 +9,12 @@ import pytest
 import trimesh
 
 from calibration.camera import Camera
+from calibration.ring_rig import ring_rig
 from implicit.grid import VoxelGrid
 from implicit.meshing import MeshingConfig, evaluate_dense
 from implicit.visual_hull import VisualHull, VisualHullError, visual_hull_mesh
 from render import Mesh, render
-from render.primitives import box, icosphere, look_at_camera, ring_cameras
+from render.primitives import box, icosphere, look_at_camera
 
 SIZE = 256
 CENTRE = np.array([0.05, 0.02, 0.9])
@@ -23,7 +24,7 @@ DISTORTED = 3  # index of the wide, distorted camera in `rig()`
 def rig() -> list[Camera]:
     """A ring of 6 cameras 3.5 m away; camera 3 is a wide lens with strong barrel distortion, 2 m from the
     scene, aimed so that the scene sits off the image centre where the distortion moves pixels most."""
-    cameras = ring_cameras(6, radius=3.5, height=1.5, target=(0.0, 0.0, 0.9), size=SIZE)
+    cameras = list(ring_rig(6, radius=3.5, height=1.5, image_size=(SIZE, SIZE), fov_deg=50.0).cameras)
     direction = cameras[DISTORTED].center[:2] / np.linalg.norm(cameras[DISTORTED].center[:2])
     centre = np.array([*(2.0 * direction), 1.3])
     side = np.array([-direction[1], direction[0], 0.0])

@@ -15,6 +15,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "capture"))  # the pipeline tests' helpers
 from pipeline_helpers import write_ground_truth_bodies  # noqa: E402
 
+from calibration.run_layout import RunLayout  # noqa: E402
 from capture import person_frame  # noqa: E402
 from implicit.reconstruct import DEFAULT_GRID_MARGIN_M, ReconstructionConfig, mesh_record_path  # noqa: E402
 from multihuman_eval.benchmark import discover_scenes, load_scene  # noqa: E402
@@ -57,15 +58,15 @@ def checkpoint(tmp_path_factory) -> Path:
 def write_segmentation(capture: Path, run: Path, frame: int) -> None:
     """RUN/masks as the segmentation stage writes them, from the capture's masks: the label maps, and for each
     person the pixels of the others (what `capture eval` treats as unobserved) as their occlusion masks."""
-    from segmentation.labels import label_path, occluded_path, read_label_map, write_label_map, write_occluded
+    from segmentation.labels import read_label_map, write_label_map, write_occluded
 
+    layout = RunLayout(run)
     for camera_dir in sorted((capture / "masks").iterdir()):
-        labels = read_label_map(label_path(camera_dir, frame))
-        out = run / "masks" / camera_dir.name
-        write_label_map(label_path(out, frame), labels)
+        labels = read_label_map(camera_dir / f"{frame:06d}.png")
+        write_label_map(layout.label_file(camera_dir.name, frame), labels)
         for label in sorted(set(np.unique(labels)) - {0}):
             person = int(label) - 1
-            write_occluded(occluded_path(out, frame, person), (labels != 0) & (labels != label))
+            write_occluded(layout.occluded_file(camera_dir.name, frame, person), (labels != 0) & (labels != label))
 
 
 def test_capture_eval_and_capture_reconstruct_write_the_same_mesh(bench, checkpoint, tmp_path):
@@ -84,12 +85,12 @@ def test_capture_eval_and_capture_reconstruct_write_the_same_mesh(bench, checkpo
                                             str(checkpoint), "cpu", config.neighbour_margin_m)  # fmt: skip
         result = person_frame.reconstruct_person_frame(task)
         assert result.faces > 0
-        written = load_mesh(person_frame.mesh_path(run, 0, person))
+        written = load_mesh(RunLayout(run).mesh_file(0, person))
         evaluated = ours(data, person)
         # the pipeline's file holds float32 vertices; the evaluated mesh, written the same way, is identical
         assert written.vertices.astype(np.float32).tobytes() == evaluated.vertices.astype(np.float32).tobytes()
         assert written.faces.astype(np.int64).tobytes() == evaluated.faces.astype(np.int64).tobytes()
-        record = json.loads(mesh_record_path(person_frame.mesh_path(run, 0, person)).read_text())
+        record = json.loads(mesh_record_path(RunLayout(run).mesh_file(0, person)).read_text())
         assert record["voxel_size_m"] == result.voxel_size_m
         assert record["settings"]["margin_m"] == DEFAULT_GRID_MARGIN_M
         assert record["settings"]["neighbour_margin_m"] == config.neighbour_margin_m

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from calibration.ring_rig import ring_rig
 from capture.commands import eval as eval_command
 from multihuman_eval.benchmark import (
     OBJECT_LABEL,
@@ -23,7 +24,7 @@ from multihuman_eval.benchmark import (
 from multihuman_eval.methods import MethodConfig, MethodError, build_methods, method_names
 from multihuman_eval.report import category_table
 from multihuman_eval.runner import read_result, result_path, run_benchmark
-from render.primitives import box, capsule, ring_cameras
+from render.primitives import box, capsule
 
 SIZE = 128
 RADIUS, HEIGHT, INSET = 0.2, 1.7, 0.03
@@ -39,7 +40,7 @@ def bench(tmp_path_factory):
     """Two scenes, 4 views of 128^2: 'single' (one capsule) and 'two_close' (two capsules 10 cm apart, plus a
     box in front of them as an object); bodies are the capsules shrunk by 3 cm."""
     root = tmp_path_factory.mktemp("bench")
-    cameras = ring_cameras(4, radius=3.5, height=1.5, target=(0.0, 0.0, 0.85), size=SIZE)
+    cameras = list(ring_rig(4, radius=3.5, height=1.5, target=(0.0, 0.0, 0.85), image_size=(SIZE, SIZE), fov_deg=50.0).cameras)
     layouts = {"single/000": ("single", [0.0], []),
                "two_close/000": ("two_close", [-0.25, 0.25], [box((0.3, 0.3, 0.6), center=(0.0, -1.0, 0.3))])}  # fmt: skip
     for folder, (category, xs, objects) in layouts.items():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from multihuman_eval import point_to_surface_distances, sample_surface
-from multihuman_eval.surface import face_areas
+from multihuman_eval import point_to_surface_distances
 from render import Mesh, MeshError
+from render.mesh import face_areas, sample_surface
 
 UNIT_TRIANGLE = Mesh([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [[0, 1, 2]])
 

@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 
+from calibration.run_layout import RunLayout
 from segmentation.errors import SegmentationError
 from segmentation.labels import (
     index_to_label,
-    label_path,
     label_to_index,
-    occluded_path,
     read_label_map,
     read_occluded,
     write_label_map,
@@ -28,7 +27,7 @@ def test_large_ids_use_uint16_and_round_trip(tmp_path):
     index = np.array([[-1, 0, 1]])
     labels = index_to_label(index, [2, 300])
     assert labels.dtype == np.uint16 and labels.tolist() == [[0, 3, 301]]
-    path = label_path(tmp_path / "cam00", 12)
+    path = RunLayout(tmp_path).label_file("cam00", 12)
     assert path.name == "000012.png"
     write_label_map(path, labels)
     read = read_label_map(path)
@@ -39,7 +38,7 @@ def test_large_ids_use_uint16_and_round_trip(tmp_path):
 def test_occluded_round_trip(tmp_path):
     mask = np.zeros((5, 6), bool)
     mask[1:3, 2:5] = True
-    path = occluded_path(tmp_path, 4, 9)
+    path = RunLayout(tmp_path).occluded_file("cam00", 4, 9)
     assert path.name == "000004_occluded_9.png"
     write_occluded(path, mask)
     np.testing.assert_array_equal(read_occluded(path), mask)

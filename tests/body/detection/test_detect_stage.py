@@ -117,7 +117,10 @@ def test_capture_keypoints_and_the_pipeline_run_the_stage_with_its_defaults(tmp_
 
     from calibration.rig_file import load_rig, save_rig
     from capture.commands import keypoints
-    from capture.pipeline import ReconstructConfig, stage_keypoints
+    import dataclasses
+
+    from body.detection.stage import KeypointStageConfig
+    from capture.pipeline import ReconstructConfig, stage_configs, stage_keypoints
 
     save_rig(_capture(tmp_path, {0: {"*": [A, B]}}), tmp_path / "rig.yaml")
     monkeypatch.setattr("body.detection.registry.create_detector", lambda *args, **kwargs: PillarDetector())
@@ -130,7 +133,11 @@ def test_capture_keypoints_and_the_pipeline_run_the_stage_with_its_defaults(tmp_
     )
     assert _people(tmp_path / "run", "cam02", 0) == 2  # found again in the view whose full frame missed B
 
-    record = stage_keypoints(load_rig(tmp_path / "rig.yaml"), ReconstructConfig(tmp_path / "rig.yaml", tmp_path / "rec"),
-                             needed=True)  # fmt: skip
+    rig = load_rig(tmp_path / "rig.yaml")
+    rig = dataclasses.replace(rig, layout=dataclasses.replace(rig.layout, keypoints=None))
+    config = ReconstructConfig(tmp_path / "rig.yaml", tmp_path / "rec")
+    detect = stage_configs(rig, config).keypoints
+    assert detect == KeypointStageConfig()  # the stage's defaults, nothing else
+    record = stage_keypoints(rig, config, detect)
     assert record.status == "done" and "people found in 8 of 8 views" in record.note
     assert _people(tmp_path / "rec", "cam03", 0) == 2
