@@ -29,11 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.benchmarks_doc import write_section  # noqa: E402
 from implicit.dataset import build_person_inputs, capture_samples  # noqa: E402
-from implicit.grid import VoxelGrid  # noqa: E402
 from implicit.meshing import MeshingConfig, reconstruct_mesh  # noqa: E402
 from implicit.model import occupancy_function  # noqa: E402
 from implicit.neighbours import exclude_neighbours  # noqa: E402
-from implicit.reconstruct import DEFAULT_GRID_MARGIN_M  # noqa: E402
+from implicit.reconstruct import DEFAULT_GRID_MARGIN_M, ReconstructionConfig, person_grid  # noqa: E402
 from implicit.training import SHIPPED_WEIGHTS_DIR, load_model  # noqa: E402
 from multihuman_eval.metrics import evaluate_surface  # noqa: E402
 from render.mesh import Mesh  # noqa: E402
@@ -68,7 +67,7 @@ def run(checkpoint: Path, resolution: int, dense: bool) -> tuple[list[str], dict
     inputs, _, _ = build_person_inputs(sample.cameras, sample.images, sample.person_mask, sample.unobserved, sample.body,
                                        model.config)  # fmt: skip
     inputs_s = time.perf_counter() - start
-    grid = VoxelGrid.for_points(sample.body.vertices, margin_m=DEFAULT_GRID_MARGIN_M, resolution=resolution)
+    grid = person_grid(sample.body.vertices, ReconstructionConfig(resolution=resolution))  # as reconstruct_person
     body = Mesh(sample.body.vertices, sample.body.faces)
     neighbour = Mesh(sample.body.vertices + NEIGHBOUR_OFFSET_M, sample.body.faces)
     modes = [("octree, both levels", True, MeshingConfig(), []),
