@@ -13,7 +13,9 @@ No number of people is assumed. Steps:
    (:func:`calibration.geometry.triangulate_robust`); a whole detection whose median reprojection error
    exceeds ``person_outlier_px`` leaves its cluster, which is triangulated again. Before that, a detection
    whose left/right joints fit the other views better mirrored is mirrored (left/right swap repair).
-   Joints seen by only two views get their confidence halved (``TWO_VIEW_FACTOR``).
+   A person whose triangulated hips point the other way from its shoulders had its legs swapped in most views:
+   its leg joints are swapped back. Joints seen by only two views get their confidence halved
+   (``TWO_VIEW_FACTOR``).
 4. Plausibility: a bone (layout edge) whose length is outside ``BONE_LENGTHS`` drops its less supported joint;
    a person needs ``min_joints`` joints and a keypoint spread within ``size_range`` metres.
 """
@@ -192,6 +194,9 @@ class Associator:
         self.edges, self.limits = _bone_limits(layout)
         self.mirror = mirror_permutation(layout)
         self.parts = lateral_parts(layout)
+        names = get_layout(layout).keypoints
+        torso = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+        self.torso = [names.index(n) for n in torso] if all(n in names for n in torso) else None
 
     def __call__(self, detections: FrameDetections) -> list[Person3D]:
         """The people of one frame (any number, possibly none).
@@ -301,6 +306,10 @@ class Associator:
         points = result.points.numpy().reshape(count, joints, 3)
         inliers = result.inliers.numpy().reshape(num_views, count, joints).transpose(1, 0, 2)
         used = weights * inliers  # (C, V, K)
+        for c in np.flatnonzero(self._legs_mirrored(points)):  # most views swapped the legs: swap them back
+            legs = self.parts[1][1]
+            points[c], used[c], pixels[c], errors[c] = points[c, legs], used[c][:, legs], pixels[c][:, legs], errors[c][:, legs]
+            inliers[c] = inliers[c][:, legs]
         people = []
         for c in range(count):
             views_used = inliers[c].sum(0)
@@ -321,6 +330,17 @@ class Associator:
             ))  # fmt: skip
         return people
 
+    def _legs_mirrored(self, points: np.ndarray) -> np.ndarray:
+        """(C,) True where a triangulated person's hips point the other way from its shoulders (left hip on the
+        right), i.e. the legs were labelled mirrored in most views. points: (C, K, 3), NaN where unknown."""
+        if self.torso is None:
+            return np.zeros(len(points), dtype=bool)
+        left_shoulder, right_shoulder, left_hip, right_hip = self.torso
+        shoulders = points[:, left_shoulder] - points[:, right_shoulder]
+        hips = points[:, left_hip] - points[:, right_hip]
+        with np.errstate(invalid="ignore"):
+            return np.nan_to_num((shoulders * hips).sum(-1), nan=0.0) < 0
+
     def _errors(self, result, num_clusters: int, joints: int) -> np.ndarray:
         """(C, V, K) reprojection errors of a batched triangulation (NaN for unused views)."""
         return result.errors.numpy().reshape(len(self.cameras), num_clusters, joints).transpose(1, 0, 2)
@@ -330,7 +350,8 @@ class Associator:
 
         Upper body (arms, head) and legs are judged apart, as detectors swap the legs alone too: a part of a
         detection is mirrored when its summed (capped) reprojection error over its lateral joints drops below
-        half by swapping left and right, and its mean error was above ``threshold_px``. Returns whether any was.
+        half by swapping left and right, and its mean error was above a quarter of ``threshold_px``. Returns
+        whether any was.
         """
         num_clusters, num_views, joints = weights.shape
         points = torch.nan_to_num(result.points.reshape(num_clusters, 1, joints, 3), nan=0.0)
@@ -346,7 +367,7 @@ class Associator:
             in_part = valid & part
             count = in_part.sum(-1)
             before, after = (error * in_part).sum(-1), (swapped * in_part).sum(-1)
-            flip = (count >= 4) & (after < 0.5 * before) & (before > self.config.threshold_px * np.maximum(count, 1))
+            flip = (count >= 4) & (after < 0.5 * before) & (before > 0.25 * self.config.threshold_px * np.maximum(count, 1))
             pixels[flip] = pixels[flip][:, permutation]
             weights[flip] = weights[flip][:, permutation]
             any_flip |= bool(flip.any())

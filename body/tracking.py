@@ -154,14 +154,16 @@ class Tracker:
                         tracks[t].update(frame, people[free[column]], config.velocity_smoothing)
                         ids[free[column]] = tracks[t].id
         matched = [people[p] for p in range(len(people)) if ids[p] >= 0]
-        for p, person in enumerate(people):
-            if ids[p] >= 0 or self._duplicate(person, matched, confirmed, frame):
+        left = sorted((p for p in range(len(people)) if ids[p] < 0), key=lambda p: -(people[p].confidence > 0).sum())
+        for p in left:  # the fullest first: a part of a new person is its duplicate
+            if self._duplicate(people[p], matched, confirmed, frame):
                 continue
             track = Track(self._next_id)
             self._next_id += 1
-            track.update(frame, person, config.velocity_smoothing)
+            track.update(frame, people[p], config.velocity_smoothing)
             self.active.append(track)
             ids[p] = track.id
+            matched.append(people[p])
         return ids
 
     def _duplicate(self, person: Person3D, matched: list[Person3D], confirmed: list[Track], frame: int) -> bool:

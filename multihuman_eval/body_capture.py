@@ -11,7 +11,7 @@ capture with its ground truth:
   (``PCP_LIMBS``) is correct when the mean distance of its two ends to the truth is at most half the limb's true
   length; a person-frame without a matched person, or a limb end not triangulated, counts as wrong; per person
   the mean over its present frames and limbs (``pcp_per_person``), ``pcp`` their mean, percent;
-  ``fitted_pcp``: the same of the fitted bodies' keypoints;
+  ``fitted_pcp``: the same of the fitted bodies' keypoints, over the frames up to the last one fitted;
 - ``id_switches``: MOT identity switches (:func:`body.tracking.count_id_switches`); ``missed``: ground-truth
   person-frames without a tracked person; ``false_people``: tracked person-frames without a ground truth.
 """
@@ -156,7 +156,9 @@ def _fitted_pcp(capture: SyntheticCapture, fits: list[TrackFit], truth_ids, trac
             if gt >= 0 and fit is not None and t in fit.frames:
                 keypoints = fit.keypoints[fit.frames.index(t)]
                 correct[gt, t] = correct_limbs(keypoints, fit.available, capture.keypoints[gt, t], limbs)
-    return pcp_scores(correct, capture.present)[0]
+    fitted = np.zeros(capture.present.shape[1], dtype=bool)
+    fitted[: max(max(fit.frames) for fit in fits) + 1] = True  # a fit of the first frames only: those frames
+    return pcp_scores(correct, capture.present & fitted)[0]
 
 
 def _fit_errors(body: BodyModel, capture: SyntheticCapture, fits: list[TrackFit], owner: dict[int, list[int]]):
@@ -208,8 +210,10 @@ def run_synthetic(
     association_config=None,
     tracker_config=None,
     fit: bool = True,
+    fit_frames: int | None = None,
 ) -> SyntheticRun:
-    """Associate + triangulate every frame, track, fit (``fit``), and evaluate against the ground truth."""
+    """Associate + triangulate every frame, track, fit (``fit``; the first ``fit_frames`` frames only when
+    given: the tracks are cut there and those seen before it fitted), and evaluate against the ground truth."""
     import time
 
     from body.association import AssociationConfig, Associator
@@ -226,8 +230,11 @@ def run_synthetic(
     track_s = time.perf_counter() - start
     fits, fit_s = None, 0.0
     if fit and tracks:
+        fit_span = frames[:fit_frames] if fit_frames else frames
+        cut = [Track(t.id, {f: p for f, p in t.people.items() if f <= fit_span[-1]}) for t in tracks]
+        cut = [t for t in cut if t.people]
         start = time.perf_counter()
-        fits = fit_tracks(body, tracks, frames, list(capture.rig), capture.layout, fit_config or SequenceFitConfig())
+        fits = fit_tracks(body, cut, fit_span, list(capture.rig), capture.layout, fit_config or SequenceFitConfig())
         fit_s = time.perf_counter() - start
     metrics = evaluate_capture(body, capture, tracks, fits)
     return SyntheticRun(metrics, len(frames) / association_s, fit_s, len(frames), track_s)
