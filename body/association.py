@@ -10,9 +10,10 @@ No number of people is assumed. Steps:
    share no view and *every* known affinity between their members is at least ``min_consistency`` and their
    mean is at least ``min_pair_affinity``, so A~B and B~C cannot join A and C when A and C disagree.
 3. Triangulation of all clusters at once with outlier-view rejection per joint
-   (:func:`calibration.geometry.triangulate_robust`); a whole detection whose median reprojection error
-   exceeds ``person_outlier_px`` leaves its cluster, which is triangulated again. Before that, a detection
-   whose left/right joints fit the other views better mirrored is mirrored (left/right swap repair).
+   (:func:`calibration.geometry.triangulate_robust`); a detection whose left/right joints (upper body, legs
+   apart) fit the other views better mirrored is mirrored (left/right swap repair), a whole detection whose
+   median reprojection error exceeds ``person_outlier_px`` leaves its cluster, and the clusters that changed
+   are triangulated once more.
    A person whose triangulated hips point the other way from its shoulders had its legs swapped in most views:
    its leg joints are swapped back. Joints seen by only two views get their confidence halved
    (``TWO_VIEW_FACTOR``).
@@ -290,28 +291,24 @@ class Associator:
         detections once and triangulate again; check plausibility."""
         if not len(pixels):
             return []
-        config, num_views, (count, _, joints) = self.config, len(self.cameras), weights.shape
-        result = self._robust(pixels, weights)
-        if self._unswap(result, pixels, weights):
-            result = self._robust(pixels, weights)
-        errors = self._errors(result, count, joints)
+        config = self.config
+        points, inliers, errors = self._solve(pixels, weights)
+        flipped = self._unswap(points, pixels, weights)  # (C, V)
         with warnings.catch_warnings():  # views without observations give all-NaN rows
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(np.where(weights > 0, errors, np.nan), axis=-1)  # (C, V)
-        outliers = np.nan_to_num(median, nan=0.0) > config.person_outlier_px
-        if outliers.any():
-            weights[outliers] = 0.0
-            result = self._robust(pixels, weights)
-            errors = self._errors(result, count, joints)
-        points = result.points.numpy().reshape(count, joints, 3)
-        inliers = result.inliers.numpy().reshape(num_views, count, joints).transpose(1, 0, 2)
+        outliers = (np.nan_to_num(median, nan=0.0) > config.person_outlier_px) & ~flipped
+        weights[outliers] = 0.0
+        redo = np.flatnonzero((flipped | outliers).any(-1))  # one more triangulation, of the clusters that changed
+        if len(redo):
+            points[redo], inliers[redo], errors[redo] = self._solve(pixels[redo], weights[redo])
         used = weights * inliers  # (C, V, K)
         for c in np.flatnonzero(self._legs_mirrored(points)):  # most views swapped the legs: swap them back
             legs = self.parts[1][1]
             points[c], used[c], pixels[c], errors[c] = points[c, legs], used[c][:, legs], pixels[c][:, legs], errors[c][:, legs]
             inliers[c] = inliers[c][:, legs]
         people = []
-        for c in range(count):
+        for c in range(len(points)):
             views_used = inliers[c].sum(0)
             valid = np.isfinite(points[c]).all(-1) & (views_used >= 2)
             joint_conf = np.where(valid, used[c].sum(0) / np.maximum(views_used, 1), 0.0)
@@ -341,28 +338,24 @@ class Associator:
         with np.errstate(invalid="ignore"):
             return np.nan_to_num((shoulders * hips).sum(-1), nan=0.0) < 0
 
-    def _errors(self, result, num_clusters: int, joints: int) -> np.ndarray:
-        """(C, V, K) reprojection errors of a batched triangulation (NaN for unused views)."""
-        return result.errors.numpy().reshape(len(self.cameras), num_clusters, joints).transpose(1, 0, 2)
-
-    def _unswap(self, result, pixels: np.ndarray, weights: np.ndarray) -> bool:
-        """Mirror (in place) the detections whose left/right joints fit the triangulation better swapped.
+    def _unswap(self, points: np.ndarray, pixels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Mirror (in place) the detections whose left/right joints fit the triangulation ``points`` (C, K, 3)
+        better swapped; returns (C, V) True where a detection was.
 
         Upper body (arms, head) and legs are judged apart, as detectors swap the legs alone too: a part of a
         detection is mirrored when its summed (capped) reprojection error over its lateral joints drops below
-        half by swapping left and right, and its mean error was above a quarter of ``threshold_px``. Returns
-        whether any was.
+        half by swapping left and right, and its mean error was above a quarter of ``threshold_px``.
         """
         num_clusters, num_views, joints = weights.shape
-        points = torch.nan_to_num(result.points.reshape(num_clusters, 1, joints, 3), nan=0.0)
+        known = np.isfinite(points).all(-1)[:, None]  # (C, 1, K)
         cams = self.cameras
-        projected = project_points(points, cams.K, cams.dist, cams.R, cams.t).numpy()  # (C, V, K, 2)
-        known = np.isfinite(result.points.numpy().reshape(num_clusters, joints, 3)).all(-1)[:, None]  # (C, 1, K)
+        xyz = torch.from_numpy(np.nan_to_num(points, nan=0.0)[:, None])
+        projected = project_points(xyz, cams.K, cams.dist, cams.R, cams.t).numpy()  # (C, V, K, 2)
         cap = 3.0 * self.config.threshold_px
         valid = (weights > 0) & (weights[..., self.mirror] > 0) & known & known[..., self.mirror]
         error = np.minimum(np.linalg.norm(projected - pixels, axis=-1), cap)
         swapped = np.minimum(np.linalg.norm(projected - pixels[..., self.mirror, :], axis=-1), cap)
-        any_flip = False
+        any_flip = np.zeros((num_clusters, num_views), dtype=bool)
         for part, permutation in self.parts:
             in_part = valid & part
             count = in_part.sum(-1)
@@ -370,15 +363,18 @@ class Associator:
             flip = (count >= 4) & (after < 0.5 * before) & (before > 0.25 * self.config.threshold_px * np.maximum(count, 1))
             pixels[flip] = pixels[flip][:, permutation]
             weights[flip] = weights[flip][:, permutation]
-            any_flip |= bool(flip.any())
+            any_flip |= flip
         return any_flip
 
-    def _robust(self, pixels: np.ndarray, weights: np.ndarray):
-        """Batched triangulate_robust over clusters: (C, V, K, 2), (C, V, K) -> result on (V, C * K)."""
+    def _solve(self, pixels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Batched triangulate_robust over clusters: (C, V, K, 2), (C, V, K) -> points (C, K, 3) (NaN where not
+        triangulated), inlier views (C, V, K) bool and reprojection errors (C, V, K) pixels."""
         num_clusters, num_views, joints = weights.shape
         flat_pixels = torch.from_numpy(pixels.transpose(1, 0, 2, 3).reshape(num_views, num_clusters * joints, 2))
         flat_weights = torch.from_numpy(weights.transpose(1, 0, 2).reshape(num_views, num_clusters * joints))
-        return triangulate_robust(flat_pixels, self.cameras, flat_weights, threshold_px=self.config.threshold_px)
+        result = triangulate_robust(flat_pixels, self.cameras, flat_weights, threshold_px=self.config.threshold_px)
+        per_cluster = lambda a: a.numpy().reshape(num_views, num_clusters, joints).transpose(1, 0, 2)  # noqa: E731
+        return result.points.numpy().reshape(num_clusters, joints, 3), per_cluster(result.inliers), per_cluster(result.errors)
 
     def _check_bones(self, xyz: np.ndarray, confidence: np.ndarray) -> np.ndarray:
         """Zero the less confident joint of each bone whose length is implausible; returns new confidences (K,)."""
