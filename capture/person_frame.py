@@ -174,8 +174,8 @@ def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
         raise PersonFrameError(f"{run.body_file(task.frame)}: no person with id {task.person}")
     entry, surface = bodies[task.person].person, bodies[task.person].surface
     others = [body.surface for pid, body in bodies.items() if pid != task.person and body.fitted]
-    rgb = np.stack(images).astype(np.float32) / 255.0
-    views = PersonViews(list(rig), rgb, np.stack(person_mask), np.stack(occluded))
+    rgb = [image.astype(np.float32) / 255.0 for image in images]  # per view: cameras may differ in size
+    views = PersonViews(list(rig), rgb, person_mask, occluded)
     mesh, grid = _reconstruct(task, views, entry, surface, others)
     if mesh.num_faces == 0:
         logger.warning("frame %d, person %d: empty reconstruction (not in the masks?)", task.frame, task.person)

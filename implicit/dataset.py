@@ -104,28 +104,39 @@ class PersonCrops:
 
 def crop_person(
     cameras: Sequence[Camera],
-    images: np.ndarray,
-    person_mask: np.ndarray,
-    unobserved: np.ndarray,
+    images: np.ndarray | Sequence[np.ndarray],
+    person_mask: np.ndarray | Sequence[np.ndarray],
+    unobserved: np.ndarray | Sequence[np.ndarray],
     body: BodySurface,
     crop_size: int,
     margin: float,
 ) -> PersonCrops:
-    """Square crops around the projected body in every view, with the body's global normal map rendered and cropped."""
+    """Square crops around the projected body in every view, with the body's global normal map rendered and cropped.
+    Per view v the arrays are of its camera's size (H_v, W_v): (V, H, W, ...) arrays or V arrays of mixed sizes."""
     colors = global_normal_colors(body.rest_vertices, body.faces)
-    body_render = render(Mesh(body.vertices, body.faces, attributes=colors), list(cameras))
+    normal_maps = _render_per_size(Mesh(body.vertices, body.faces, attributes=colors), list(cameras))
     boxes = [crop_box_around(camera.project(body.vertices), crop_size, margin) for camera in cameras]
 
-    def crops(stack: np.ndarray, nearest: bool = False) -> np.ndarray:
-        return np.stack([crop_image(image, box, nearest) for image, box in zip(stack, boxes)])
+    def crops(views, dtype, nearest: bool = False) -> np.ndarray:
+        return np.stack([crop_image(np.asarray(view).astype(dtype), box, nearest) for view, box in zip(views, boxes)])
 
     return PersonCrops(
-        images=crops(np.asarray(images, np.float32)),
-        masks=crops(person_mask.astype(np.uint8), nearest=True).astype(bool),
-        unobserved=crops(unobserved.astype(np.uint8), nearest=True).astype(bool),
-        body_normals=crops(body_render.attributes),
+        images=crops(images, np.float32),
+        masks=crops(person_mask, np.uint8, nearest=True).astype(bool),
+        unobserved=crops(unobserved, np.uint8, nearest=True).astype(bool),
+        body_normals=crops(normal_maps, np.float32),
         boxes=boxes,
     )
+
+
+def _render_per_size(mesh: Mesh, cameras: list[Camera]) -> list[np.ndarray]:
+    """V (H_v, W_v, C) interpolated attributes of `mesh`, one render per distinct image size of the cameras."""
+    maps: list = [None] * len(cameras)
+    for size in dict.fromkeys(camera.image_size for camera in cameras):
+        views = [v for v, camera in enumerate(cameras) if camera.image_size == size]
+        for v, attributes in zip(views, render(mesh, [cameras[v] for v in views]).attributes):
+            maps[v] = attributes
+    return maps
 
 
 def person_inputs(

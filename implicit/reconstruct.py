@@ -82,31 +82,37 @@ class ReconstructionConfig:
 
 @dataclass(frozen=True, eq=False)
 class PersonViews:
-    """One person seen in V views of one image size, numpy.
+    """One person seen in V views, numpy; view v has its camera's image size H_v x W_v (a (V, H, W, ...) array
+    when all views share one size, else a sequence of V arrays).
 
     Attributes:
         cameras: V cameras.
-        images: (V, H, W, 3) float32 RGB in [0, 1].
-        person_mask: (V, H, W) bool, this person visible.
-        unobserved: (V, H, W) bool, this person possibly hidden there (by another person or an object): neither
+        images: V (H_v, W_v, 3) float32 RGB in [0, 1].
+        person_mask: V (H_v, W_v) bool, this person visible.
+        unobserved: V (H_v, W_v) bool, this person possibly hidden there (by another person or an object): neither
             carved nor background.
     """
 
     cameras: Sequence[Camera]
-    images: np.ndarray
-    person_mask: np.ndarray
-    unobserved: np.ndarray
+    images: np.ndarray | Sequence[np.ndarray]
+    person_mask: np.ndarray | Sequence[np.ndarray]
+    unobserved: np.ndarray | Sequence[np.ndarray]
 
     def __post_init__(self) -> None:
         v = len(self.cameras)
-        if self.images.ndim != 4 or self.images.shape[0] != v or self.images.shape[-1] != 3:
-            raise ReconstructionError(f"PersonViews.images: expected ({v}, H, W, 3) for {v} cameras, got "
-                                      f"{self.images.shape}")  # fmt: skip
-        for name in ("person_mask", "unobserved"):
-            value = getattr(self, name)
-            if value.shape != self.images.shape[:3] or value.dtype != bool:
-                raise ReconstructionError(f"PersonViews.{name}: expected bool {self.images.shape[:3]}, got "
-                                          f"{value.dtype} {value.shape}")  # fmt: skip
+        for name in ("images", "person_mask", "unobserved"):
+            if len(getattr(self, name)) != v:
+                raise ReconstructionError(f"PersonViews.{name}: expected {v} views (one per camera), got "
+                                          f"{len(getattr(self, name))}")  # fmt: skip
+        for camera, image, *masks in zip(self.cameras, self.images, self.person_mask, self.unobserved):
+            size = (camera.height, camera.width)
+            if np.shape(image) != (*size, 3):
+                raise ReconstructionError(f"PersonViews.images, camera {camera.name}: expected {(*size, 3)}, got "
+                                          f"{np.shape(image)}")  # fmt: skip
+            for name, mask in zip(("person_mask", "unobserved"), masks):
+                if np.shape(mask) != size or np.asarray(mask).dtype != bool:
+                    raise ReconstructionError(f"PersonViews.{name}, camera {camera.name}: expected bool {size}, got "
+                                              f"{np.asarray(mask).dtype} {np.shape(mask)}")  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

@@ -99,9 +99,9 @@ def test_bad_inputs_say_what_was_expected(sample, views):
         ReconstructionConfig(margin_m=-0.1)
     with pytest.raises(ReconstructionError, match="neighbour_margin_m: expected >= 0 metres or None"):
         ReconstructionConfig(neighbour_margin_m=-0.01)
-    with pytest.raises(ReconstructionError, match=r"PersonViews.person_mask: expected bool \(3, 64, 64\)"):
+    with pytest.raises(ReconstructionError, match=r"PersonViews.person_mask, camera cam00: expected bool \(64, 64\), got bool \(32, 64\)"):
         PersonViews(views.cameras, views.images, views.person_mask[:, :32], views.unobserved)
-    with pytest.raises(ReconstructionError, match=r"images: expected \(2, H, W, 3\) for 2 cameras, got \(3, 64, 64"):
+    with pytest.raises(ReconstructionError, match=r"PersonViews.images: expected 2 views \(one per camera\), got 3"):
         PersonViews(views.cameras[:2], views.images, views.person_mask, views.unobserved)
     model = DeepMultiCap(tiny_config()).eval()
     with pytest.raises(ReconstructionError, match="the network needs the body's parameters"):
