@@ -32,6 +32,25 @@ def segment_command(monkeypatch, anny_body):
 
 
 @pytest.fixture(scope="session")
+def write_scene_bodies(anny_body):
+    """write(run, scene, frame): a synthetic scene's true bodies as the body stage's RUN/body/<frame>.json."""
+    import numpy as np
+
+    from body.capture_io import BodyPerson, write_body_frame
+
+    def write(run, scene, frame: int) -> None:
+        people = [
+            BodyPerson(id=person_id, layout="coco17", keypoints=np.zeros((17, 3)), confidence=np.zeros(17),
+                       params=scene.params.map(lambda t, p=p: t[p]), model=anny_body.name,
+                       pose_joint_names=list(anny_body.pose_joint_names), shape_names=list(anny_body.shape_names))
+            for p, person_id in enumerate(scene.person_ids)
+        ]  # fmt: skip
+        write_body_frame(run, frame, people)
+
+    return write
+
+
+@pytest.fixture(scope="session")
 def ring_cameras():
     """Six 160 x 160 cameras on a 4.5 m circle around the origin (the paper's 6-view layout, small images)."""
     return list(ring_rig(6, radius=4.5, image_size=(160, 160), fov_deg=45.0).cameras)

@@ -4,7 +4,6 @@ import cv2
 import numpy as np
 import pytest
 
-from body.capture_io import BodyPerson, write_body_frame
 from calibration.rig import CaptureLayout, FrameRange, Rig
 from calibration.rig_file import save_rig
 from calibration.ring_rig import ring_rig
@@ -54,7 +53,7 @@ def test_an_input_of_another_size_than_its_camera_is_named(mixed_views):
 
 
 @pytest.mark.usefixtures("segment_command")
-def test_capture_segment_writes_each_cameras_size(mixed_views, anny_body, tmp_path, capsys):
+def test_capture_segment_writes_each_cameras_size(mixed_views, write_scene_bodies, tmp_path, capsys):
     """`capture segment` (GrabCut, no masks) on a capture whose three cameras have three image sizes."""
     scene = mixed_views[0]
     cameras = [view.cameras[0] for view in mixed_views]
@@ -62,13 +61,7 @@ def test_capture_segment_writes_each_cameras_size(mixed_views, anny_body, tmp_pa
         (tmp_path / "images" / camera.name).mkdir(parents=True)
         cv2.imwrite(str(tmp_path / "images" / camera.name / "000000.png"), cv2.cvtColor(view.images[0], cv2.COLOR_RGB2BGR))
     save_rig(Rig(tuple(cameras), CaptureLayout(images=tmp_path / "images", frames=FrameRange(0, 1))), tmp_path / "rig.yaml")
-    people = [
-        BodyPerson(id=person_id, layout="coco17", keypoints=np.zeros((17, 3)), confidence=np.zeros(17),
-                   params=scene.params.map(lambda t, p=p: t[p]), model=anny_body.name,
-                   pose_joint_names=list(anny_body.pose_joint_names), shape_names=list(anny_body.shape_names))
-        for p, person_id in enumerate(scene.person_ids)
-    ]  # fmt: skip
-    write_body_frame(tmp_path / "run", 0, people)
+    write_scene_bodies(tmp_path / "run", scene, 0)
     assert cli.main(["segment", "--rig", str(tmp_path / "rig.yaml"), "--run", str(tmp_path / "run")]) == 0
     assert "source grabcut; 1 frame(s) segmented" in capsys.readouterr().out
     for camera, view, (width, height) in zip(cameras, mixed_views, SIZES):

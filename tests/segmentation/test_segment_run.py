@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 
-from body.capture_io import BodyPerson, write_body_frame
 from calibration.rig import CaptureLayout, FrameRange, Rig
 from calibration.rig_file import save_rig
 from capture import cli
@@ -26,7 +25,7 @@ def main(argv):
 
 
 @pytest.fixture(scope="module")
-def capture(tmp_path_factory, natural_scene, anny_body):
+def capture(tmp_path_factory, natural_scene, write_scene_bodies):
     """(root, scene): root/rig.yaml (images + masks), root/rig_nomasks.yaml, root/plates/<cam>.png, root/run/body/."""
     scene = natural_scene
     root = tmp_path_factory.mktemp("capture")
@@ -42,13 +41,7 @@ def capture(tmp_path_factory, natural_scene, anny_body):
     save_rig(Rig(tuple(scene.cameras), layout), root / "rig.yaml")
     save_rig(Rig(tuple(scene.cameras), replace(layout, masks=None)), root / "rig_nomasks.yaml")
     for frame in FRAMES:
-        people = [
-            BodyPerson(id=person_id, layout="coco17", keypoints=np.zeros((17, 3)), confidence=np.zeros(17),
-                       params=scene.params.map(lambda t, p=p: t[p]), model=anny_body.name,
-                       pose_joint_names=list(anny_body.pose_joint_names), shape_names=list(anny_body.shape_names))
-            for p, person_id in enumerate(scene.person_ids)
-        ]  # fmt: skip
-        write_body_frame(root / "run", frame, people)
+        write_scene_bodies(root / "run", scene, frame)
     return root, scene
 
 
