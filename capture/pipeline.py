@@ -536,10 +536,10 @@ def reconstruct(
     except UserFacingError as error:
         raise PipelineError(str(error)) from None
     rig = load_rig(config.rig)
-    stages = stage_configs(rig, config)
     method, model_path, note = choose_method(config)
     if model_path is not None:
         check_checkpoint(model_path, config.model)
+    stages = stage_configs(rig, config)
     logger.info("reconstruct: %s", note)
     config.out.mkdir(parents=True, exist_ok=True)
     try:
