@@ -64,6 +64,9 @@ class ReconstructionConfig:
     """Occupancy is 0 where another person's body is this much nearer (signed distance, metres); None: no such rule."""
     fine: bool = True
     """Evaluate the network's fine level (False: the coarse level only). A precomputed encoding keeps its own."""
+    lone_background_blocked: bool = False
+    """A view that alone says background over a body part the other views see in the person's mask is taken to be
+    blocked there, not to show empty space (`implicit.visibility.disputed_pixels`); needs PersonViews."""
 
     def __post_init__(self) -> None:
         if int(self.resolution) != self.resolution or self.resolution < 2:
@@ -149,6 +152,8 @@ def reconstruct_person(
         config: grid, meshing and neighbour settings.
         model: the network; None: the visual hull of `views` (hard carving; `unobserved` pixels do not carve).
     """
+    if config.lone_background_blocked and isinstance(views, PersonViews):
+        views = _with_blocked_pixels(views, body)
     if model is None:
         if not isinstance(views, PersonViews):
             raise ReconstructionError(f"reconstruct_person: the visual hull needs PersonViews, got "
@@ -168,6 +173,17 @@ def reconstruct_person(
     grid = person_grid(body.vertices, config)
     mesh, stats = reconstruct_mesh(fn, grid, config.meshing, anchors=body.vertices)
     return PersonReconstruction(mesh, grid, stats)
+
+
+def _with_blocked_pixels(views: PersonViews, body: BodySurface | Mesh) -> PersonViews:
+    """`views` with the pixels where a view alone disagrees with the others over the body added to `unobserved`."""
+    from implicit.visibility import disputed_pixels
+
+    blocked = disputed_pixels(views.cameras, views.person_mask, views.unobserved, body.vertices, body.faces)
+    unobserved = [np.asarray(hidden, bool) | extra for hidden, extra in zip(views.unobserved, blocked)]
+    if isinstance(views.unobserved, np.ndarray):
+        unobserved = np.stack(unobserved)
+    return dataclasses.replace(views, unobserved=unobserved)
 
 
 def mesh_record_path(mesh_path: str | Path) -> Path:
