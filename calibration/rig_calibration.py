@@ -59,6 +59,9 @@ class CalibrationOptions:
     """Keep the k3 distortion term at 0 (free it only for wide-angle lenses with many views)."""
     max_views: int = 40
     """At most this many views per camera for the per-camera intrinsics (chosen for image coverage)."""
+    full_lens_model: bool = False
+    """Solve every camera's full lens model (free principal point, p1, p2) however uncertain; default: fewer terms
+    where the camera's views leave the principal point uncertain (`calibration.intrinsics.calibrate_intrinsics`)."""
 
     def __post_init__(self) -> None:
         if self.world not in WORLD_CHOICES:
@@ -70,7 +73,8 @@ class CalibrationOptions:
 @dataclass(frozen=True)
 class CameraReport:
     """What happened to one camera: views found and used, reprojection errors (pixels), the fraction of the image
-    the board's corners covered (0..1), and the plausibility problems found (sentences with numbers)."""
+    the board's corners covered (0..1), the plausibility problems found (sentences with numbers), and the lens
+    model of the camera's own solve (`Intrinsics.model`)."""
 
     name: str
     searched: int
@@ -83,6 +87,7 @@ class CameraReport:
     rms_after: float
     coverage: float
     warnings: tuple[str, ...]
+    model: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +137,7 @@ def calibrate_rig(
             intrinsics[camera] = _known_intrinsics(known[camera], found[0].image_size, known.source)
             continue
         intrinsics[camera] = calibrate_intrinsics(
-            found, board, camera, max_views=options.max_views, fix_k3=options.fix_k3
+            found, board, camera, max_views=options.max_views, fix_k3=options.fix_k3, reduce=not options.full_lens_model
         )
         logger.info(
             "camera %s: intrinsics from %d views, RMS %.3f px, f = (%.1f, %.1f)",
@@ -214,6 +219,7 @@ def calibrate_rig(
             rms_after=float(result.rms_after[c]),
             coverage=covered[camera],
             warnings=warnings[camera],
+            model=intrinsics[camera].model,
         )
         for c, camera in enumerate(cameras)
     )
@@ -231,7 +237,9 @@ def _known_intrinsics(camera: Camera, image_size: tuple[int, int], source) -> In
             camera=camera.name,
             field="width/height",
         )
-    return Intrinsics(camera.K, camera.dist, float("nan"), (), np.zeros(0), (), 0, tuple(image_size), np.zeros(9))
+    return Intrinsics(
+        camera.K, camera.dist, float("nan"), (), np.zeros(0), (), 0, tuple(image_size), np.zeros(9), f"given by {source}"
+    )
 
 
 def _orthonormal(R: np.ndarray) -> np.ndarray:
@@ -285,6 +293,7 @@ def format_report(result: RigCalibration) -> str:
         "(RMS: reprojection error in pixels; 'intr.' = the camera's own calibration before the rig is joined; "
         "covered: image area holding board corners)"
     )
+    lines += [f"camera {report.name}: lens model {report.model}" for report in result.reports]
     for report in result.reports:
         if report.dropped:
             lines.append(f"camera {report.name}: outlier views left out: {', '.join(report.dropped)}")

@@ -63,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="rig.yaml whose cameras' intrinsics are known (e.g. from dedicated intrinsic recordings; other formats: "
         "capture rig import first): those cameras keep them, fixed; the others are calibrated from their views",
     )
+    parser.add_argument(
+        "--full-lens-model",
+        action="store_true",
+        help="solve every camera's principal point and tangential distortion from its own views however uncertain "
+        "they leave them (default: p1 = p2 = 0, and if need be the principal point at the image centre, where the "
+        "views leave the principal point uncertain; the report says which model each camera got)",
+    )
     parser.add_argument("--k3", action="store_true", help="also estimate the k3 distortion term (wide-angle lenses)")
     parser.add_argument("--force", action="store_true", help="detect the board again even if saved detections match")
     parser.set_defaults(func=run_calibrate)
@@ -115,6 +122,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         world_frame=args.world_frame,
         intrinsics="fixed" if args.fixed_intrinsics else "free" if args.free_intrinsics else "prior",
         fix_k3=not args.k3,
+        full_lens_model=args.full_lens_model,
     )
     known = None
     if args.intrinsics is not None:
