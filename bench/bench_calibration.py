@@ -40,6 +40,7 @@ CALISCOPE_BOARD = "charuco:4x5:0.054:0.0405:DICT_4X4_1000"
 CALISCOPE_SESSIONS = ("4_cam_recording", "charuco_calibration")
 MODE_LABELS = {
     "prior": "prior (default)",
+    "full": "prior, full lens model (--full-lens-model: the previous default)",
     "free": "free (--free-intrinsics)",
     "fixed": "fixed (--fixed-intrinsics)",
     "known": "caliscope's own (--intrinsics)",
@@ -119,12 +120,12 @@ def caliscope(folder: Path) -> list[str]:
     """The caliscope sessions' videos through detection and calibrate_rig in each intrinsics mode, against
     caliscope's camera_array.toml."""
     board = parse_board(CALISCOPE_BOARD)
-    summary, details = [], []
+    summary, details, references = [], [], {}
     for session in CALISCOPE_SESSIONS:
         videos = folder / session / "calibration" / "extrinsic"
         if not videos.is_dir():
             continue
-        reference = import_rig("caliscope", [folder / session / "camera_array.toml"])
+        reference = references[session] = import_rig("caliscope", [folder / session / "camera_array.toml"])
         start = time.perf_counter()
         detections, searched = detect_sources(find_videos(videos, every=1, max_frames=1000), board)
         detected = time.perf_counter() - start
@@ -134,9 +135,11 @@ def caliscope(folder: Path) -> list[str]:
             for c, d in detections.items()
         )
         summary.append(f"| {session} | board found (all inverted): {found}; detection {detected:.1f} s | | | | | | |")
-        for mode in ("prior", "free", "fixed", "known"):
+        for mode in MODE_LABELS:
             start = time.perf_counter()
-            options = CalibrationOptions(intrinsics="fixed" if mode == "known" else mode)
+            options = CalibrationOptions(
+                intrinsics={"known": "fixed", "full": "prior"}.get(mode, mode), full_lens_model=mode == "full"
+            )
             result = calibrate_rig(detections, board, options, known=reference if mode == "known" else None)
             solved = time.perf_counter() - start
             pairs, cameras = compare_rigs(result.rig, reference)
@@ -151,13 +154,26 @@ def caliscope(folder: Path) -> list[str]:
                 f"{np.mean([r.rms_after for r in result.reports]):.2f} | {solved:.1f} s, {warned} warnings |"
             )
             if mode == "prior":
-                details += [f"| {session} | {a}-{b} | {r:.2f} | {v:.3f} |" for (a, b), (r, v) in pairs.items()]
+                details += [f"| {session} | {a}-{b} | {r:.2f} | {v:.3f} | |" for (a, b), (r, v) in pairs.items()]
                 details += [
-                    f"| {session} | {name} | fx {v[0]:+.1f}%, fy {v[1]:+.1f}% | cx {v[2]:+.1f}%, cy {v[3]:+.1f}% |"
+                    f"| {session} | {name} | fx {v[0]:+.1f}%, fy {v[1]:+.1f}% | cx {v[2]:+.1f}%, cy {v[3]:+.1f}% "
+                    f"| {models[name]} |"
+                    for models in [{r.name: r.model for r in result.reports}]
                     for name, v in cameras.items()
                 ]
     if not summary:
         return []
+    repeat = []
+    if len(references) == 2:
+        first, second = references.values()
+        _, between = compare_rigs(second, first)
+        repeat = [
+            "",
+            "How far caliscope's two reference solves themselves differ for the cameras of the same name (the second",
+            "session's against the first's; same % as above): "
+            + "; ".join(f"{n} fx {v[0]:+.1f}%, fy {v[1]:+.1f}%, cx {v[2]:+.1f}%, cy {v[3]:+.1f}%" for n, v in between.items())
+            + ".",
+        ]
     return [
         "",
         "Real: caliscope's test sessions (mprib/caliscope tests/sessions, 4 webcams at 1280 x 720, a 4 x 5 ChArUco",
@@ -174,11 +190,13 @@ def caliscope(folder: Path) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         *summary,
         "",
-        "Per pair and per camera, default options (intrinsics prior):",
+        "Per pair and per camera, default options (intrinsics prior, lens model chosen per camera):",
         "",
-        "| session | pair / camera | relative rotation error (deg) / focal | baseline ratio / principal point |",
-        "| --- | --- | --- | --- |",
+        "| session | pair / camera | relative rotation error (deg) / focal | baseline ratio / principal point "
+        "| lens model |",
+        "| --- | --- | --- | --- | --- |",
         *details,
+        *repeat,
     ]
 
 
