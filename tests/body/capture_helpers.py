@@ -6,6 +6,11 @@ import numpy as np
 import torch
 
 from body.params import BodyParams
+from synth.detector_sim import DetectorNoise
+
+QUIET = DetectorNoise(jitter_px=0.0, miss_rate=0.0, outlier_rate=0.0, swap_rate=0.0, false_rate=0.0, limb_radius=0.0,
+                      confidence_noise=0.0)  # fmt: skip
+"""The detector simulator without noise: exact projections of the joints inside the image, confidence 0.95."""
 
 
 def walking_people(body, starts, ends, frames: int, arms: float = 1.0, strides: float = 2.0) -> BodyParams:

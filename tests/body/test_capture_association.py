@@ -14,11 +14,9 @@ from body.keypoint_io import FrameDetections
 from body.keypoint_layouts import get_layout
 from body.tracking import count_id_switches, track_people
 from calibration.ring_rig import ring_rig
-from capture_helpers import walking_people
+from capture_helpers import QUIET, walking_people
 
 NAMES = list(get_layout("body25").keypoints)
-QUIET = DetectorNoise(jitter_px=0.0, miss_rate=0.0, outlier_rate=0.0, swap_rate=0.0, false_rate=0.0, limb_radius=0.0,
-                      confidence_noise=0.0)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

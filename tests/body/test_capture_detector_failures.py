@@ -8,12 +8,10 @@ import torch
 
 from body.keypoint_layouts import get_layout
 from calibration.ring_rig import ring_rig
-from capture_helpers import walking_people
-from synth.detector_sim import DetectorFailures, DetectorNoise, crowding, detector_mode, joint_groups, simulate_detections
+from capture_helpers import QUIET, walking_people
+from synth.detector_sim import DetectorFailures, crowding, detector_mode, joint_groups, simulate_detections
 
 NAMES = list(get_layout("body25").keypoints)
-QUIET = DetectorNoise(jitter_px=0.0, miss_rate=0.0, outlier_rate=0.0, swap_rate=0.0, false_rate=0.0, limb_radius=0.0,
-                      confidence_noise=0.0)  # fmt: skip
 RATE = 0.3
 DRAWS = 60
 

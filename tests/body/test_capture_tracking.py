@@ -11,12 +11,10 @@ from body.keypoint_io import FrameDetections
 from body.keypoint_layouts import get_layout
 from body.tracking import FILLED_CONFIDENCE, TrackerConfig, filter_joints, track_people
 from calibration.ring_rig import ring_rig
-from capture_helpers import walking_people
-from synth.detector_sim import DetectorFailures, DetectorNoise, simulate_detections
+from capture_helpers import QUIET, walking_people
+from synth.detector_sim import DetectorFailures, simulate_detections
 
 NAMES = list(get_layout("body25").keypoints)
-QUIET = DetectorNoise(jitter_px=0.0, miss_rate=0.0, outlier_rate=0.0, swap_rate=0.0, false_rate=0.0, limb_radius=0.0,
-                      confidence_noise=0.0)  # fmt: skip
 POSE = np.random.default_rng(0).normal(0.0, 0.3, (25, 3))  # a fixed 'skeleton' of 25 joints around its root
 
 
