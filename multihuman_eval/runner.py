@@ -141,6 +141,7 @@ def run_benchmark(
     metrics: SurfaceMetricsConfig = SurfaceMetricsConfig(),
     force: bool = False,
     body_runs: str | Path | None = None,
+    loader: Callable[[BenchScene], SceneData] | None = None,
 ) -> list[SceneResult]:
     """Every method on every scene; results cached as JSON under `out` (module docstring).
 
@@ -153,6 +154,8 @@ def run_benchmark(
         metrics: sampling and scaling of the surface metrics.
         force: recompute cached results too.
         body_runs: fitted bodies instead of ground-truth ones (`load_scene`).
+        loader: reads a scene instead of `load_scene(scene, body_runs)` (e.g. other masks); say what it changes
+            in `settings`.
 
     Returns:
         One SceneResult per (scene, method), scenes in order, methods in order.
@@ -165,7 +168,7 @@ def run_benchmark(
     for index, scene in enumerate(scenes):
         cached = {name: None if force else read_result(result_path(out, name, scene)) for name in methods}
         todo = [name for name, r in cached.items() if r is None or r.settings != settings]
-        data = load_scene(scene, body_runs) if todo else None
+        data = (loader(scene) if loader is not None else load_scene(scene, body_runs)) if todo else None
         for name, run in methods.items():
             if name not in todo:
                 logger.info("[%d/%d] %s %s: cached", index + 1, len(scenes), scene.name, name)
