@@ -1,12 +1,13 @@
 """The independent held-out set (multihuman_eval.independent_scenes, no `synth`) in three regimes.
 
     .venv/bin/python bench/bench_independent.py [OUT] [--scenes-per-category 2] [--seed 0] [--resolution 128]
-        [--methods ours,visual-hull,body-only] [--regimes oracle,fitted,images] [--only-scenes]
+        [--methods ours,visual-hull,body-only] [--regimes oracle,fitted,images] [--only-scenes] [--sheet]
 
 OUT (default /work/cache/independent, never inside the repository) gets bench/ (the scenes, `capture eval
 --bench` reads it unchanged), runs/ (capture keypoints, body and segment per scene) and report/<regime>/ (the
 runner's results and meshes); the tables (multihuman_eval.regimes.regime_tables) are printed and written to
-OUT/tables.md.
+OUT/tables.md. With --sheet, docs/independent_contact_sheet.png: per category the first view, the ground
+truth and the network's meshes (regime oracle).
 """
 
 from __future__ import annotations
@@ -19,6 +20,42 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+SHEET = ROOT / "docs" / "independent_contact_sheet.png"
+
+
+def contact_sheet(scenes, report: Path, path: Path, method: str = "ours", regime: str = "oracle") -> Path:
+    """One row per category (its first scene): the first view, the ground truth and `method`'s meshes of
+    `regime` drawn by this project's rasterizer from that camera (grey, headlight), 256 px tiles."""
+    import cv2
+    import numpy as np
+
+    from multihuman_eval.benchmark import load_scene
+    from multihuman_eval.runner import mesh_path
+    from render import Mesh, RenderSettings, load_mesh, render
+
+    rows, seen = [], set()
+    for scene in scenes:
+        if scene.category in seen:
+            continue
+        seen.add(scene.category)
+        data = load_scene(scene)
+        camera = data.cameras[0]
+        grey = lambda mesh: Mesh(mesh.vertices, mesh.faces, colors=np.full((len(mesh.vertices), 3), 0.8))  # noqa: E731
+        truth = [grey(m) for m in data.gt_meshes.values()]
+        paths = [mesh_path(report / regime, method, scene, pid) for pid in data.person_ids]
+        ours = [grey(load_mesh(p)) for p in paths if p.is_file()]
+        tiles = [data.images[0]]
+        for meshes in (truth, ours):
+            tiles.append(render(meshes, [camera], RenderSettings(background=(1.0, 1.0, 1.0))).rgb[0] if meshes
+                         else np.ones_like(data.images[0]))  # fmt: skip
+        row = np.hstack([cv2.resize(np.asarray(t, np.float32), (256, 256), interpolation=cv2.INTER_AREA) for t in tiles])
+        cv2.putText(row, scene.category, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (1.0, 1.0, 1.0), 1)
+        rows.append(row)
+    sheet = (np.vstack(rows)[..., ::-1] * 255 + 0.5).astype(np.uint8)
+    cv2.imwrite(str(path), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    return path
 
 
 def main() -> None:
@@ -36,6 +73,7 @@ def main() -> None:
     parser.add_argument("--methods", default="ours,visual-hull,body-only")
     parser.add_argument("--regimes", default=",".join(REGIMES))
     parser.add_argument("--only-scenes", action="store_true", help="write the scenes, evaluate nothing")
+    parser.add_argument("--sheet", action="store_true", help=f"also write {SHEET.relative_to(ROOT)}")
     args = parser.parse_args()
     if args.out.resolve().is_relative_to(ROOT):
         parser.error(f"{args.out}: expected a folder outside the repository ({ROOT})")
@@ -62,6 +100,8 @@ def main() -> None:
     text += "\nWall time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + "\n"
     (args.out / "tables.md").write_text(text)
     print(text)
+    if args.sheet:
+        print("wrote", contact_sheet(scenes, args.out / "report", SHEET))
 
 
 if __name__ == "__main__":

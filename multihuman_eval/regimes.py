@@ -55,8 +55,9 @@ def prepare_runs(scenes: Sequence[BenchScene], runs: str | Path) -> dict[str, di
     """`capture keypoints`, `capture body` and `capture segment` on every scene's images (each resumes).
 
     Returns {scene name: {"rc": {stage: exit code}, "people": tracks with a fitted body}}."""
+    from body.frame_bodies import read_frame_bodies
+    from calibration.run_layout import RunLayout
     from capture.cli import main as capture
-    from segmentation.run import read_frame_bodies
 
     summary = {}
     for scene in scenes:
@@ -71,7 +72,8 @@ def prepare_runs(scenes: Sequence[BenchScene], runs: str | Path) -> dict[str, di
                 logger.warning("%s: capture %s failed (exit %d)", scene.name, stage, codes[stage])
                 break
         body_file = run / "body" / f"{scene.frame:06d}.json"
-        people = len(read_frame_bodies(run, scene.frame, {})[0]) if body_file.is_file() else 0
+        fitted = read_frame_bodies(RunLayout(run), scene.frame) if body_file.is_file() else {}
+        people = sum(body.fitted for body in fitted.values())
         summary[scene.name] = {"rc": codes, "people": people}
         logger.info("%s: stages %s, %d people fitted", scene.name, codes, people)
     return summary
@@ -81,15 +83,17 @@ def segmented_labels(data: SceneData, run: Path) -> np.ndarray:
     """(V, H, W) label maps of `capture segment` in RUN/masks/ rewritten to the scene's person ids: a track's
     pixels get the label of the ground-truth person its body was matched to (`load_scene` with `body_runs`
     matched them by centroid); tracks matched to nobody become OBJECT_LABEL (unknown for everyone)."""
+    from body.frame_bodies import read_frame_bodies
+    from calibration.run_layout import RunLayout
     from segmentation import read_label_map
-    from segmentation.run import read_frame_bodies
 
-    track_ids, bodies = read_frame_bodies(run, data.scene.frame, {})
+    fitted = {track: body.mesh() for track, body in read_frame_bodies(RunLayout(run), data.scene.frame).items()
+              if body.fitted}  # fmt: skip
     lookup = np.full(65536, OBJECT_LABEL, np.int32)
     lookup[0] = 0
     for pid, info in data.bodies.items():
         centre = info.mesh.vertices.mean(0)
-        track = track_ids[int(np.argmin([np.linalg.norm(b.vertices.mean(0) - centre) for b in bodies]))]
+        track = min(fitted, key=lambda t: np.linalg.norm(fitted[t].vertices.mean(0) - centre))
         lookup[track + 1] = pid + 1
     maps = [read_label_map(run / "masks" / camera.name / f"{data.scene.frame:06d}.png") for camera in data.cameras]
     return lookup[np.stack(maps).astype(np.int64)]
