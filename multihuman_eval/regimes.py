@@ -66,7 +66,8 @@ def prepare_runs(scenes: Sequence[BenchScene], runs: str | Path) -> dict[str, di
         rig = str(images_rig(scene, run))
         codes = {}
         for stage in ("keypoints", "body", "segment"):
-            target = ["--run", str(run)] if stage == "segment" else ["--out", str(run)]
+            target = {"keypoints": ["--out", str(run)], "body": ["--out", str(run), "--keypoints", str(run / "keypoints")],
+                      "segment": ["--run", str(run)]}[stage]  # fmt: skip
             codes[stage] = capture([stage, "--rig", rig, *target])
             if codes[stage] != 0:
                 logger.warning("%s: capture %s failed (exit %d)", scene.name, stage, codes[stage])
@@ -147,10 +148,11 @@ def run_regimes(scenes: Sequence[BenchScene], methods: dict, runs: str | Path, o
 
 
 def largest_component_share(mesh: Mesh) -> float:
-    """Share of the mesh's area in its largest edge-connected component (trimesh's face adjacency)."""
+    """Share of the mesh's area in its largest edge-connected component (trimesh's face adjacency, after
+    merging vertices at the same position)."""
     import trimesh
 
-    shape = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+    shape = trimesh.Trimesh(mesh.vertices, mesh.faces, process=True)
     labels = trimesh.graph.connected_component_labels(shape.face_adjacency, node_count=len(shape.faces))
     areas = np.bincount(labels, weights=shape.area_faces)
     return float(areas.max() / areas.sum())
