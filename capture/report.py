@@ -77,15 +77,15 @@ def _overlay(image: np.ndarray, instance: np.ndarray, ids: list[int], bodies: np
 def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool) -> dict:
     """{camera: {"all": IoU, "<id>": IoU}} of one frame; writes its overlays to report/frames/."""
     from capture.person_frame import read_images, read_labels
-    from render import load_mesh, render
+    from render import load_mesh, render_views
 
     present = [p for p in ids if RunLayout(run_dir).final_mesh_file(frame, p, fusion).is_file()]
     meshes = [load_mesh(RunLayout(run_dir).final_mesh_file(frame, p, fusion)) for p in present]
     labels = read_labels(rig, run_dir, frame)
     cameras = list(rig)
-    instance = render(meshes, cameras).instance_id if meshes else np.full((len(rig), 1, 1), -1)
+    instance = render_views(meshes, cameras, "instance_id") if meshes else None
     body_ids, bodies = _body_meshes(run_dir, frame, ids)
-    body_instance = render(bodies, cameras).instance_id if bodies else None
+    body_instance = render_views(bodies, cameras, "instance_id") if bodies else None
     images = read_images(rig, frame)
     result = {}
     for v, camera in enumerate(cameras):

@@ -27,7 +27,7 @@ from implicit.body_volume import BodyFrame, canonical_frame, voxelize
 from implicit.config import Config
 from implicit.features import CropBox, PersonInputs, crop_box_around, crop_image
 from implicit.sampling import augment_occlusion, sample_training_points
-from render import Mesh, global_normal_colors, render
+from render import Mesh, global_normal_colors, render, render_views
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def crop_person(
     """Square crops around the projected body in every view, with the body's global normal map rendered and cropped.
     Per view v the arrays are of its camera's size (H_v, W_v): (V, H, W, ...) arrays or V arrays of mixed sizes."""
     colors = global_normal_colors(body.rest_vertices, body.faces)
-    normal_maps = _render_per_size(Mesh(body.vertices, body.faces, attributes=colors), list(cameras))
+    normal_maps = render_views(Mesh(body.vertices, body.faces, attributes=colors), list(cameras), "attributes")
     boxes = [crop_box_around(camera.project(body.vertices), crop_size, margin) for camera in cameras]
 
     def crops(views, dtype, nearest: bool = False) -> np.ndarray:
@@ -127,16 +127,6 @@ def crop_person(
         body_normals=crops(normal_maps, np.float32),
         boxes=boxes,
     )
-
-
-def _render_per_size(mesh: Mesh, cameras: list[Camera]) -> list[np.ndarray]:
-    """V (H_v, W_v, C) interpolated attributes of `mesh`, one render per distinct image size of the cameras."""
-    maps: list = [None] * len(cameras)
-    for size in dict.fromkeys(camera.image_size for camera in cameras):
-        views = [v for v, camera in enumerate(cameras) if camera.image_size == size]
-        for v, attributes in zip(views, render(mesh, [cameras[v] for v in views]).attributes):
-            maps[v] = attributes
-    return maps
 
 
 def person_inputs(

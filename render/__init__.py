@@ -20,7 +20,7 @@ from render.mesh import (
     save_mesh,
     vertex_normals,
 )
-from render.renderer import RenderError, RenderOutput, RenderSettings, normal_to_rgb, render
+from render.renderer import RenderError, RenderOutput, RenderSettings, normal_to_rgb, render, render_views
 
 __all__ = [
     "BackendError",
@@ -35,6 +35,7 @@ __all__ = [
     "load_mesh",
     "normal_to_rgb",
     "render",
+    "render_views",
     "save_mesh",
     "vertex_normals",
 ]

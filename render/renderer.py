@@ -267,3 +267,16 @@ def render(
         rgb=rgb,
         attributes=attributes,
     )
+
+
+def render_views(
+    meshes: Mesh | Sequence[Mesh], cameras: Sequence[Camera], field: str, settings: RenderSettings = RenderSettings()
+) -> list[np.ndarray]:
+    """One output `field` of `render` (e.g. ``"instance_id"``, ``"attributes"``) per view, at each camera's own
+    image size: one render per distinct size, so rigs of mixed image sizes work. Returns V (H_v, W_v, ...) arrays."""
+    views: list = [None] * len(cameras)
+    for size in dict.fromkeys(camera.image_size for camera in cameras):
+        picked = [v for v, camera in enumerate(cameras) if camera.image_size == size]
+        for v, value in zip(picked, getattr(render(meshes, [cameras[v] for v in picked], settings), field)):
+            views[v] = value
+    return views
