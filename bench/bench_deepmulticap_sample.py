@@ -46,7 +46,7 @@ from calibration.run_layout import RunLayout  # noqa: E402
 from capture.report import COLOURS, silhouette_iou  # noqa: E402
 from multihuman_eval.metrics import SurfaceMetricsConfig, evaluate_surface, gt_height  # noqa: E402
 from render import Mesh, load_mesh, render  # noqa: E402
-from segmentation.run import read_frame_bodies  # noqa: E402
+from segmentation.run import fitted_body_meshes  # noqa: E402
 
 HEADING = "## DeepMultiCap sample"
 PICTURE = ROOT / "docs" / "deepmulticap_overlay.png"
@@ -159,7 +159,7 @@ def score_run(dataset: Path, rig: Rig, run: Path) -> tuple[list[PersonScore], in
     """Per-subject figures of one run, the number of people fitted, and what the overlay needs."""
     names = subjects(dataset)
     fits = [authors_fit(dataset, subject) for subject in names]
-    track_ids, bodies = read_frame_bodies(run, FRAME, {})
+    track_ids, bodies = fitted_body_meshes(RunLayout(run), FRAME)
     matched = match_tracks(bodies, fits) if bodies else {}
     cameras = list(rig)
     tracks = [track_ids[matched[s]] if s in matched else None for s in range(len(names))]

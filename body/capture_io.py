@@ -1,6 +1,6 @@
 """The body stage's output files: ``RUN/body/<frame:06d>.json``, one per frame (format in docs/body-output.md).
 
-Written atomically (:mod:`calibration.atomic`); :func:`finished_frames` lets a rerun skip frames already written.
+Written atomically (:mod:`calibration.atomic`); `calibration.run_layout.RunLayout.body_frames` lists the frames already written (a rerun skips them).
 """
 
 from __future__ import annotations

@@ -143,14 +143,14 @@ def evaluate_run(run_dir: Path, capture_dir: Path, frames: list[int], fusion: bo
     """Table rows (final, per-frame, body alone), per ground-truth person means and the unmatched tracks."""
     from multihuman_eval import evaluate_persons
     from render import load_mesh
-    from segmentation.run import read_frame_bodies
+    from segmentation.run import fitted_body_meshes
 
     scores: dict[str, list] = {"final": [], "per_frame": [], "body": []}
     per_person: dict[int, list] = {}
-    unmatched, models = [], {}
+    unmatched = []
     for frame in frames:
         matches = match_tracks(run_dir, capture_dir, frame)
-        body_ids, body_meshes = read_frame_bodies(run_dir, frame, models)
+        body_ids, body_meshes = fitted_body_meshes(RunLayout(run_dir), frame)
         bodies = dict(zip(body_ids, body_meshes))
         variants = {
             "final": {t: RunLayout(run_dir).final_mesh_file(frame, t, fusion) for t in matches},
