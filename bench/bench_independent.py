@@ -27,7 +27,7 @@ SHEET = ROOT / "docs" / "independent_contact_sheet.png"
 
 def contact_sheet(scenes, report: Path, path: Path, method: str = "ours", regime: str = "oracle") -> Path:
     """One row per category (its first scene): the first view, the ground truth and `method`'s meshes of
-    `regime` drawn by this project's rasterizer from that camera (grey, headlight), 256 px tiles."""
+    `regime` drawn by this project's rasterizer from that camera (grey, headlight), 192 px tiles."""
     import cv2
     import numpy as np
 
@@ -50,7 +50,7 @@ def contact_sheet(scenes, report: Path, path: Path, method: str = "ours", regime
         for meshes in (truth, ours):
             tiles.append(render(meshes, [camera], RenderSettings(background=(1.0, 1.0, 1.0))).rgb[0] if meshes
                          else np.ones_like(data.images[0]))  # fmt: skip
-        row = np.hstack([cv2.resize(np.asarray(t, np.float32), (256, 256), interpolation=cv2.INTER_AREA) for t in tiles])
+        row = np.hstack([cv2.resize(np.asarray(t, np.float32), (192, 192), interpolation=cv2.INTER_AREA) for t in tiles])
         cv2.putText(row, scene.category, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (1.0, 1.0, 1.0), 1)
         rows.append(row)
     sheet = (np.vstack(rows)[..., ::-1] * 255 + 0.5).astype(np.uint8)
