@@ -64,9 +64,11 @@ class ReconstructionConfig:
     """Occupancy is 0 where another person's body is this much nearer (signed distance, metres); None: no such rule."""
     fine: bool = True
     """Evaluate the network's fine level (False: the coarse level only). A precomputed encoding keeps its own."""
-    lone_background_blocked: bool = False
-    """A view that alone says background over a body part the other views see in the person's mask is taken to be
-    blocked there, not to show empty space (`implicit.visibility.disputed_pixels`); needs PersonViews."""
+    lone_background_blocked: bool = True
+    """A view that says background over a body part that at least half of the views see in the person's mask is
+    taken to be blocked there (a prop the masks do not name), not to show empty space
+    (`implicit.visibility.disputed_pixels`); needs PersonViews. Measured in docs/BENCHMARKS.md ("Props absent from
+    the masks"): no change where nothing is blocked."""
 
     def __post_init__(self) -> None:
         if int(self.resolution) != self.resolution or self.resolution < 2:

@@ -6,8 +6,9 @@ visual hull and the network, so one blocked view cannot cut a hole through a per
     extra = disputed_pixels(cameras, person_masks, unobserved, body_vertices, body_faces)   # V (H_v, W_v) bool
 
 A body part that sticks out of the person's silhouette in many views (a fitted body too wide, misplaced) has
-little support and is carved as before; only a part that at least `min_support` of the views observing it see
-inside the mask (and at least two views) is protected in the views that disagree.
+little support and is carved as before; only a part that at least `min_support` (half) of the views observing it
+see inside the mask (and at least two views), and that lies inside the body's own outline in the disagreeing
+view, is protected there.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def disputed_pixels(
     unobserved: Sequence[np.ndarray],
     vertices: np.ndarray,
     faces: np.ndarray,
-    min_support: float = 0.6,
+    min_support: float = 0.5,
     margin_m: float = 0.04,
     tolerance_m: float = 0.03,
 ) -> list[np.ndarray]:

@@ -1,5 +1,5 @@
 """A view that alone says background over a person (a prop in front of her, absent from the masks) does not carve
-her when `lone_background_blocked` is on; a body wider than the person in every view is still carved."""
+her when `lone_background_blocked` is on (the default); a body wider than the person in every view is still carved."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_the_blocked_view_is_found_only_where_the_prop_hides_the_person():
 
 def test_a_prop_in_one_view_no_longer_cuts_the_legs():
     views = _scene(prop=True)
-    config = ReconstructionConfig(resolution=48)
+    config = ReconstructionConfig(resolution=48, lone_background_blocked=False)
     carved = reconstruct_person(views, PERSON, None, config).mesh
     kept = reconstruct_person(views, PERSON, None, dataclasses.replace(config, lone_background_blocked=True)).mesh
     clean = reconstruct_person(_scene(prop=False), PERSON, None, config).mesh
