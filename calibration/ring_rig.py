@@ -20,6 +20,7 @@ def ring_rig(
     distortion: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0),
     jitter: float = 0.0,
     seed: int = 0,
+    around: tuple[float, float] = (0.0, 0.0),
 ) -> Rig:
     """A rig of `num_cameras` cameras evenly spaced on a horizontal circle (z-up world), all looking at `target`.
 
@@ -31,6 +32,7 @@ def ring_rig(
         distortion: [k1, k2, p1, p2, k3] for every camera.
         jitter: relative size of random perturbations (0 = perfect ring): angle, radius, height, look-at point.
         seed: random seed for the perturbations.
+        around: (x, y) centre of the circle, metres (default: the world origin).
     """
     if num_cameras < 1:
         raise ValueError(f"ring_rig: num_cameras must be >= 1, got {num_cameras}")
@@ -43,7 +45,7 @@ def ring_rig(
         angle = 2.0 * math.pi * index / num_cameras + jitter * rng.normal() * 0.2
         r = radius * (1.0 + jitter * rng.normal() * 0.1)
         z = height * (1.0 + jitter * rng.normal() * 0.1)
-        center = np.array([r * math.cos(angle), r * math.sin(angle), z])
+        center = np.array([around[0] + r * math.cos(angle), around[1] + r * math.sin(angle), z])
         look = np.asarray(target, dtype=np.float64) + jitter * rng.normal(size=3) * 0.1
         R = look_at_rotation(center, look)
         cameras.append(Camera(f"cam{index:02d}", width, height_px, K, np.asarray(distortion), R, -R @ center))

@@ -412,17 +412,14 @@ def _load_scan(path: Path, to_world: np.ndarray) -> Mesh:
 
 def _ring_rig(centre: np.ndarray, radius: float, config: MultiHumanConfig) -> list[Camera]:
     """config.views cameras on a circle around `centre` (z up), all seeing the sphere of `radius` around it."""
-    from render.primitives import look_at_camera
+    from calibration.ring_rig import ring_rig
 
     distance = max(3.0, 2.2 * radius)
     half_angle = np.arcsin(min(0.95, radius / distance)) * 1.1
-    focal = config.image_size / 2.0 / np.tan(half_angle)
-    cameras = []
-    for k in range(config.views):
-        a = 2.0 * np.pi * k / config.views
-        position = np.array([centre[0] + distance * np.cos(a), centre[1] + distance * np.sin(a), config.camera_height_m])
-        cameras.append(look_at_camera(f"cam{k:02d}", position, centre, config.image_size, focal_px=focal))
-    return cameras
+    size = config.image_size
+    return list(ring_rig(config.views, radius=distance, height=config.camera_height_m, target=tuple(centre),
+                         image_size=(size, size), fov_deg=float(np.degrees(2.0 * half_angle)),
+                         around=(float(centre[0]), float(centre[1]))).cameras)  # fmt: skip
 
 
 def _scene_objects(scene_mesh: Mesh, people: list[Mesh], gap_m: float = 0.02) -> list[Mesh]:
