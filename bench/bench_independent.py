@@ -21,8 +21,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from multihuman_eval.regimes import run_folder  # noqa: E402
 
+logger = logging.getLogger("bench_independent")
 SHEET = ROOT / "docs" / "independent_contact_sheet.png"
+
+
+def images_rig(scene, run: Path) -> Path:
+    """RUN/rig_images.yaml: the scene's cameras and images only (no masks, no keypoints)."""
+    from calibration.rig import CaptureLayout, FrameRange, Rig
+    from calibration.rig_file import load_rig, save_rig
+
+    rig = load_rig(scene.path / "rig.yaml", check_paths=False)
+    layout = CaptureLayout(images=rig.layout.images, frames=FrameRange(scene.frame, scene.frame + 1))
+    return save_rig(Rig(rig.cameras, layout), run / "rig_images.yaml", header="images only (regimes fitted, images)")
+
+
+def prepare_runs(scenes, runs: str | Path) -> dict[str, dict]:
+    """`capture keypoints`, `capture body` and `capture segment` on every scene's images (each resumes).
+
+    Returns {scene name: {"rc": {stage: exit code}, "people": tracks with a fitted body}}."""
+    from body.frame_bodies import read_frame_bodies
+    from calibration.run_layout import RunLayout
+    from capture.cli import main as capture
+
+    summary = {}
+    for scene in scenes:
+        run = run_folder(Path(runs), scene)
+        run.mkdir(parents=True, exist_ok=True)
+        rig = str(images_rig(scene, run))
+        codes = {}
+        for stage in ("keypoints", "body", "segment"):
+            target = {"keypoints": ["--out", str(run)], "body": ["--out", str(run), "--keypoints", str(run / "keypoints")],
+                      "segment": ["--run", str(run)]}[stage]  # fmt: skip
+            codes[stage] = capture([stage, "--rig", rig, *target])
+            if codes[stage] != 0:
+                logger.warning("%s: capture %s failed (exit %d)", scene.name, stage, codes[stage])
+                break
+        body_file = run / "body" / f"{scene.frame:06d}.json"
+        fitted = read_frame_bodies(RunLayout(run), scene.frame) if body_file.is_file() else {}
+        people = sum(body.fitted for body in fitted.values())
+        summary[scene.name] = {"rc": codes, "people": people}
+        logger.info("%s: stages %s, %d people fitted", scene.name, codes, people)
+    return summary
 
 
 def contact_sheet(scenes, report: Path, path: Path, method: str = "ours", regime: str = "oracle") -> Path:
@@ -63,7 +104,7 @@ def main() -> None:
     from multihuman_eval.benchmark import discover_scenes
     from multihuman_eval.independent_scenes import write_independent_set
     from multihuman_eval.methods import MethodConfig, build_methods
-    from multihuman_eval.regimes import REGIMES, prepare_runs, regime_tables, run_regimes
+    from multihuman_eval.regimes import REGIMES, regime_tables, run_regimes
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", nargs="?", type=Path, default=Path("/work/cache/independent"))

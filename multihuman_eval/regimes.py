@@ -7,12 +7,13 @@
 | `images` | as `fitted` | `capture segment` from the images and the fitted bodies (no masks given) |
 
 The detection, fit and segmentation are the project's own commands (`capture keypoints`, `capture body`,
-`capture segment`), run per scene into RUNS/<category>/<folder>/ from a copy of the scene's rig that names only
-its images (so nothing sees the true masks). The methods and the runner are `capture eval`'s; a person the body
+`capture segment`), run per scene into RUNS/<category>/<folder>/ (`run_folder`) from a copy of the scene's rig that
+names only its images, so nothing sees the true masks (bench/bench_independent.py runs them: this package sits
+below `capture`). The methods and the runner are `capture eval`'s; a person the body
 stage did not find has no body, every method then reconstructs nothing for them (status `empty`): it counts
 as not reconstructed.
 
-    runs = prepare_runs(scenes, RUNS)                                  # detections, fits, segmentations
+    prepare_runs(scenes, RUNS)              # bench/bench_independent.py: detections, fits, segmentations
     results = run_regimes(scenes, ["ours", "visual-hull", "body-only"], RUNS, OUT, config)
     table = regime_table(results, OUT)                                 # markdown, regimes side by side
 """
@@ -20,7 +21,6 @@ as not reconstructed.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -30,8 +30,6 @@ from multihuman_eval.benchmark import OBJECT_LABEL, BenchScene, SceneData, load_
 from multihuman_eval.runner import SceneResult
 from render.mesh import Mesh
 
-logger = logging.getLogger(__name__)
-
 REGIMES = {"oracle": "true bodies, true masks", "fitted": "fitted bodies, true masks",
            "images": "fitted bodies, masks segmented from the images"}  # fmt: skip
 
@@ -39,45 +37,6 @@ REGIMES = {"oracle": "true bodies, true masks", "fitted": "fitted bodies, true m
 def run_folder(runs: Path, scene: BenchScene) -> Path:
     """Where the stages of `scene` run: RUNS/<category>/<capture folder name> (the `--body-runs` layout)."""
     return Path(runs) / scene.category / scene.path.name
-
-
-def images_rig(scene: BenchScene, run: Path) -> Path:
-    """RUN/rig_images.yaml: the scene's cameras and images only (no masks, no keypoints)."""
-    from calibration.rig import CaptureLayout, FrameRange, Rig
-    from calibration.rig_file import load_rig, save_rig
-
-    rig = load_rig(scene.path / "rig.yaml", check_paths=False)
-    layout = CaptureLayout(images=rig.layout.images, frames=FrameRange(scene.frame, scene.frame + 1))
-    return save_rig(Rig(rig.cameras, layout), run / "rig_images.yaml", header="images only (regimes fitted, images)")
-
-
-def prepare_runs(scenes: Sequence[BenchScene], runs: str | Path) -> dict[str, dict]:
-    """`capture keypoints`, `capture body` and `capture segment` on every scene's images (each resumes).
-
-    Returns {scene name: {"rc": {stage: exit code}, "people": tracks with a fitted body}}."""
-    from body.frame_bodies import read_frame_bodies
-    from calibration.run_layout import RunLayout
-    from capture.cli import main as capture
-
-    summary = {}
-    for scene in scenes:
-        run = run_folder(Path(runs), scene)
-        run.mkdir(parents=True, exist_ok=True)
-        rig = str(images_rig(scene, run))
-        codes = {}
-        for stage in ("keypoints", "body", "segment"):
-            target = {"keypoints": ["--out", str(run)], "body": ["--out", str(run), "--keypoints", str(run / "keypoints")],
-                      "segment": ["--run", str(run)]}[stage]  # fmt: skip
-            codes[stage] = capture([stage, "--rig", rig, *target])
-            if codes[stage] != 0:
-                logger.warning("%s: capture %s failed (exit %d)", scene.name, stage, codes[stage])
-                break
-        body_file = run / "body" / f"{scene.frame:06d}.json"
-        fitted = read_frame_bodies(RunLayout(run), scene.frame) if body_file.is_file() else {}
-        people = sum(body.fitted for body in fitted.values())
-        summary[scene.name] = {"rc": codes, "people": people}
-        logger.info("%s: stages %s, %d people fitted", scene.name, codes, people)
-    return summary
 
 
 def segmented_labels(data: SceneData, run: Path) -> np.ndarray:
