@@ -147,14 +147,14 @@ def evaluate_run(run_dir: Path, capture_dir: Path, frames: list[int], fusion: bo
 
     scores: dict[str, list] = {"final": [], "per_frame": [], "body": []}
     per_person: dict[int, list] = {}
-    unmatched = []
+    unmatched, run = [], RunLayout(run_dir)
     for frame in frames:
         matches = match_tracks(run_dir, capture_dir, frame)
-        body_ids, body_meshes = fitted_body_meshes(RunLayout(run_dir), frame)
+        body_ids, body_meshes = fitted_body_meshes(run, frame)
         bodies = dict(zip(body_ids, body_meshes))
         variants = {
-            "final": {t: RunLayout(run_dir).final_mesh_file(frame, t, fusion) for t in matches},
-            "per_frame": {t: RunLayout(run_dir).mesh_file(frame, t) for t in matches},
+            "final": {t: run.final_mesh_file(frame, t, fusion) for t in matches},
+            "per_frame": {t: run.mesh_file(frame, t) for t in matches},
         }
         for track in matches:
             if not variants["final"][track].is_file():

@@ -179,11 +179,11 @@ def reconstruct_person_frame(task: PersonFrameTask) -> PersonFrameResult:
     mesh, grid = _reconstruct(task, views, entry, surface, others)
     if mesh.num_faces == 0:
         logger.warning("frame %d, person %d: empty reconstruction (not in the masks?)", task.frame, task.person)
-        atomic_write_text(RunLayout(run_dir).empty_marker(task.frame, task.person),
+        atomic_write_text(run.empty_marker(task.frame, task.person),
                           json.dumps({"frame": task.frame, "person": task.person, "reason": "empty occupancy"}))  # fmt: skip
         return PersonFrameResult(task.frame, task.person, 0, 0.0, grid.voxel_size, time.perf_counter() - start)
     coloured, views_per_vertex = color_mesh(mesh, list(rig), images, person_mask)
-    path = RunLayout(run_dir).mesh_file(task.frame, task.person)
+    path = run.mesh_file(task.frame, task.person)
     write_mesh_record(path, task.method, grid, reconstruction_config(task))
     save_mesh(path, coloured)
     return PersonFrameResult(task.frame, task.person, mesh.num_faces, float(views_per_vertex.mean()), grid.voxel_size,

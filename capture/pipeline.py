@@ -373,15 +373,16 @@ def frame_people(run_dir: Path, frames: list[int], people: tuple[int, ...] | Non
     """{frame: track ids} of the body stage's files, restricted to `people` when given."""
     from body.capture_io import read_body_frame
 
-    result = {}
+    run, result = RunLayout(run_dir), {}
     for frame in frames:
-        _, entries = read_body_frame(RunLayout(run_dir).body_file(frame))
+        _, entries = read_body_frame(run.body_file(frame))
         result[frame] = [entry.id for entry in entries if people is None or entry.id in people]
     return result
 
 
 def _person_frame_done(run_dir: Path, frame: int, person: int) -> bool:
-    return RunLayout(run_dir).mesh_file(frame, person).is_file() or RunLayout(run_dir).empty_marker(frame, person).is_file()
+    run = RunLayout(run_dir)
+    return run.mesh_file(frame, person).is_file() or run.empty_marker(frame, person).is_file()
 
 
 def stage_implicit(
@@ -446,7 +447,8 @@ def _colour_final_meshes(rig: Rig, run_dir: Path, people: dict[int, list[int]]) 
     return coloured
 
 
-def stage_fusion(rig: Rig, config: ReconstructConfig, fusion: FusionConfig | None, people: dict[int, list[int]]) -> StageRecord:
+def stage_fusion(rig: Rig, config: ReconstructConfig, fusion: FusionConfig | None,
+                 people: dict[int, list[int]]) -> StageRecord:  # fmt: skip
     if fusion is None:
         return StageRecord("off", note="--no-fusion")
     from body.errors import BodyModelError
@@ -467,11 +469,11 @@ def stage_scene(config: ReconstructConfig, people: dict[int, list[int]]) -> tupl
     """RUN/scene/<frame>.ply: the frame's final person meshes concatenated (world coordinates, colours kept)."""
     from render import Mesh, load_mesh, save_mesh
 
-    record, written = StageRecord(), []
-    quarantine_unreadable([RunLayout(config.out).scene_file(frame) for frame in people])
+    record, written, run = StageRecord(), [], RunLayout(config.out)
+    quarantine_unreadable([run.scene_file(frame) for frame in people])
     for frame, ids in people.items():
-        path = RunLayout(config.out).scene_file(frame)
-        paths = [RunLayout(config.out).final_mesh_file(frame, p, config.fusion) for p in ids]
+        path = run.scene_file(frame)
+        paths = [run.final_mesh_file(frame, p, config.fusion) for p in ids]
         paths = [p for p in paths if p.is_file()]
         if not paths:
             continue

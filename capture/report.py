@@ -79,8 +79,10 @@ def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool
     from capture.person_frame import read_images, read_labels
     from render import load_mesh, render_views
 
-    present = [p for p in ids if RunLayout(run_dir).final_mesh_file(frame, p, fusion).is_file()]
-    meshes = [load_mesh(RunLayout(run_dir).final_mesh_file(frame, p, fusion)) for p in present]
+    run = RunLayout(run_dir)
+    paths = {p: run.final_mesh_file(frame, p, fusion) for p in ids}
+    present = [p for p in ids if paths[p].is_file()]
+    meshes = [load_mesh(paths[p]) for p in present]
     labels = read_labels(rig, run_dir, frame)
     cameras = list(rig)
     instance = render_views(meshes, cameras, "instance_id") if meshes else None
@@ -100,21 +102,20 @@ def frame_ious(rig: Rig, run_dir: Path, frame: int, ids: list[int], fusion: bool
         result[camera.name] = scores
         body = body_instance[v] >= 0 if body_instance is not None else np.zeros(label.shape, bool)
         picture = _overlay(images[v], rendered, present, body)
-        write_png(RunLayout(run_dir).report_dir / "frames" / f"{frame:06d}_{camera.name}.png", picture[..., ::-1])
+        write_png(run.report_dir / "frames" / f"{frame:06d}_{camera.name}.png", picture[..., ::-1])
     return result
 
 
 def missing_people(run_dir: Path, frame: int, ids: list[int], everyone: list[int], fusion: bool) -> dict[str, str]:
     """{person: why} for the run's people without a mesh in `frame`: not tracked there (left the rig, hidden)
     or tracked but reconstructed empty (nobody in the masks at the body's place)."""
-
-    missing = {}
+    run, missing = RunLayout(run_dir), {}
     for person in everyone:
         if person not in ids:
             missing[str(person)] = "not tracked in this frame (left the rig or not seen)"
-        elif RunLayout(run_dir).empty_marker(frame, person).is_file():
+        elif run.empty_marker(frame, person).is_file():
             missing[str(person)] = "empty reconstruction (not in the masks)"
-        elif not RunLayout(run_dir).final_mesh_file(frame, person, fusion).is_file():
+        elif not run.final_mesh_file(frame, person, fusion).is_file():
             missing[str(person)] = "no mesh"
     return missing
 

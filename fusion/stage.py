@@ -68,26 +68,27 @@ def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(voxel_size
              model_dir: str | None = None, interpolated_weight: float = 1.0) -> FuseSummary:  # fmt: skip
     """Fuse every person-frame of a run (module docstring). ``model_dir``: SMPL-X files, if the run used SMPL-X."""
     run_dir = Path(run_dir)
+    run = RunLayout(run_dir)
     if not interpolated_weight >= 0:
         raise FusionError(f"interpolated_weight: expected >= 0, got {interpolated_weight!r}")
-    meshes = RunLayout(run_dir).find_meshes()
+    meshes = run.find_meshes()
     if not meshes:
         raise FusionError(f"{run_dir / 'meshes'}: expected per-frame meshes <frame:06d>/person_<id>.ply, found none")
-    bodies = read_bodies(RunLayout(run_dir), set().union(*meshes.values()))
+    bodies = read_bodies(run, set().union(*meshes.values()))
     summary = FuseSummary()
     start = time.perf_counter()
     progress = ProgressLog("fuse", sum(len(frames) for frames in meshes.values()), "person-frames", every=10.0)
     for person in sorted(meshes):
-        todo = [f for f in sorted(meshes[person]) if force or not RunLayout(run_dir).mesh_file(f, person, fused=True).is_file()]
+        todo = [f for f in sorted(meshes[person]) if force or not run.mesh_file(f, person, fused=True).is_file()]
         summary.skipped += len(meshes[person]) - len(todo)
         usable = {f for f in meshes[person] if (person, f) in bodies}
         loaded: dict[int, PersonFrame] = {}
         fuser: PersonFuser | None = None
         for frame in todo:
-            out_path = RunLayout(run_dir).mesh_file(frame, person, fused=True)
+            out_path = run.mesh_file(frame, person, fused=True)
             if frame not in usable:
                 logger.warning("fuse: person %d has no fitted body in frame %d; copying its mesh unfused", person, frame)
-                save_mesh(out_path, load_mesh(RunLayout(run_dir).mesh_file(frame, person)))
+                save_mesh(out_path, load_mesh(run.mesh_file(frame, person)))
                 summary.copied += 1
                 progress.step(f"person {person}, frame {frame}")
                 continue
@@ -96,9 +97,9 @@ def fuse_run(run_dir: str | Path, config: FusionConfig = FusionConfig(voxel_size
             if fuser is None or fuser.body is not body:
                 fuser = PersonFuser(body, config)
             needed = [f for f in window_frames(frame, config.window, usable) if bodies[person, f].model == model_name]
-            loaded = {f: loaded.get(f) or _load_frame(run_dir, person, f, body, bodies[person, f], interpolated_weight)
+            loaded = {f: loaded.get(f) or _load_frame(run, person, f, body, bodies[person, f], interpolated_weight)
                       for f in needed}  # fmt: skip
-            voxel = config.voxel_size_m or _recorded_voxel_size(RunLayout(run_dir).mesh_file(frame, person))
+            voxel = config.voxel_size_m or _recorded_voxel_size(run.mesh_file(frame, person))
             result = fuser.fuse(frame, loaded, voxel)
             if result.mesh.num_faces == 0:
                 raise FusionError(f"person {person}, frame {frame}: the fused field has no inside (frames {result.frames})")
@@ -123,9 +124,9 @@ def _recorded_voxel_size(mesh_path: Path) -> float:
         raise FusionError(str(error)) from error
 
 
-def _load_frame(run_dir: Path, person: int, frame: int, body: BodyModel, fitted: BodyPerson,
+def _load_frame(run: RunLayout, person: int, frame: int, body: BodyModel, fitted: BodyPerson,
                 interpolated_weight: float) -> PersonFrame:  # fmt: skip
-    mesh = load_mesh(RunLayout(run_dir).mesh_file(frame, person))
+    mesh = load_mesh(run.mesh_file(frame, person))
     with torch.no_grad():
         output: BodyOutput = body(fitted.params.to(dtype=body.dtype, device=body.device))
     return PersonFrame(mesh, output, interpolated_weight if fitted.interpolated else 1.0)
